@@ -1,0 +1,77 @@
+# pgha: high availability for PostgreSQL, inside PostgreSQL.
+#
+#   make && make install        build and install pgha.so, the SQL scripts and pghactl
+#   make unittest               cmocka unit tests (no server needed)
+#   make installcheck           pg_regress against a temporary instance (needs etcd: see test/run-regress.sh)
+#   make test                   every suite, as README.md says; ends with "N passed, M failed"
+#   make demo                   local cluster on loopback (see README.md)
+
+EXTENSION = pgha
+MODULE_big = pgha
+DATA = $(wildcard extension/pgha--*.sql)
+
+COMMON_SRCS = $(sort $(wildcard src/common/*.c))
+EXT_SRCS = $(sort $(wildcard src/ext/*.c))
+PGHACTL_SRCS = $(sort $(wildcard src/pghactl/*.c))
+COMMON_OBJS = $(COMMON_SRCS:.c=.o)
+OBJS = $(EXT_SRCS:.c=.o) $(COMMON_OBJS)
+
+SCRIPTS_built = pghactl
+EXTRA_CLEAN = pghactl $(PGHACTL_SRCS:.c=.o) $(UNIT_BINS) test/unit/*.o \
+	results regression.diffs regression.out tmp_check log
+
+PG_CPPFLAGS = -I$(srcdir)/src/common $(shell pkg-config --cflags libcurl jansson)
+# jansson is linked dynamically; see src/common/pgha_json.h for why no code
+# may call json_object() itself.
+SHLIB_LINK = $(shell pkg-config --libs libcurl jansson)
+TOOL_LINK = $(shell pkg-config --libs libcurl jansson)
+
+# pg_regress: a temporary instance that preloads pgha; the etcd it talks to
+# is started by test/run-regress.sh, which sets PGHA_TEST_ETCD.
+REGRESS = pgha_guc pgha_status pgha_members
+PGHA_REGRESS_OUT ?= $(CURDIR)
+REGRESS_OPTS = --temp-instance=$(PGHA_REGRESS_OUT)/tmp_check \
+	--outputdir=$(PGHA_REGRESS_OUT) \
+	--temp-config=$(PGHA_REGRESS_OUT)/pgha_regress.conf --port=54329
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+ifeq ($(wildcard $(PGXS)),)
+# A fresh machine: no PostgreSQL build environment yet.  Install it from
+# Debian's packages, then start again.
+all install test demo unittest installcheck:
+	bash test/install-deps.sh
+	$(MAKE) $@
+else
+include $(PGXS)
+
+override CFLAGS += -Wmissing-prototypes -Werror=implicit-function-declaration
+
+pghactl: $(PGHACTL_SRCS:.c=.o) $(COMMON_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(TOOL_LINK)
+
+$(PGHACTL_SRCS:.c=.o) $(COMMON_OBJS): $(wildcard src/common/*.h)
+$(EXT_SRCS:.c=.o): $(wildcard src/common/*.h src/ext/*.h)
+
+# cmocka unit tests: each test/unit/test_*.c is linked with the common code.
+UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
+UNIT_BINS = $(UNIT_SRCS:.c=)
+UNIT_CFLAGS = -g -O1 -Wall -I$(srcdir)/src/common $(UNIT_EXTRA_CFLAGS)
+
+test/unit/test_%: test/unit/test_%.c $(COMMON_SRCS) $(wildcard src/common/*.h)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(COMMON_SRCS) $(TOOL_LINK) -lcmocka
+
+unittest: $(UNIT_BINS)
+	@bash test/run-unit.sh $(UNIT_BINS)
+
+test: all
+	@bash test/install-deps.sh
+	@bash test/run-all.sh
+
+demo: all
+	@bash test/install-deps.sh
+	@bash test/demo.sh
+
+.PHONY: unittest test demo
+endif

@@ -1,0 +1,126 @@
+/*-------------------------------------------------------------------------
+ *
+ * cluster.h
+ *	  The cluster model: what pgha reads from and writes to etcd, in the
+ *	  exact format Patroni 3 uses (../shared/PATRONI-OBSERVED.md).
+ *
+ * Plain C (jansson, malloc), shared by pgha.so and pghactl.  Fixed-size
+ * structs so that the keeper can copy a whole view into shared memory.
+ * Decoding never trusts its input: wrong types, missing fields, overlong
+ * strings and garbage are reported as errors (or ignored field by field
+ * where Patroni itself is lenient), never crash.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGHA_CLUSTER_H
+#define PGHA_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "etcd_client.h"
+
+#define PGHA_NAME_LEN		64		/* member names, scope */
+#define PGHA_URL_LEN		256		/* conn_url, api_url */
+#define PGHA_WORD_LEN		32		/* state, role, version */
+#define PGHA_MAX_MEMBERS	32
+#define PGHA_ERR_LEN		256
+
+#define PGHA_VERSION_STRING "1.0.0"
+
+typedef struct PghaMember
+{
+	char		name[PGHA_NAME_LEN];
+	char		conn_url[PGHA_URL_LEN];	/* postgres://host:port/postgres */
+	char		api_url[PGHA_URL_LEN];	/* may be empty */
+	char		state[PGHA_WORD_LEN];	/* running, starting, stopped, ... */
+	char		role[PGHA_WORD_LEN];	/* master, replica, ... (Patroni's words) */
+	char		version[PGHA_WORD_LEN];
+	int64_t		xlog_location;	/* -1 when absent */
+	int			timeline;		/* 0 when absent */
+	bool		nofailover;		/* tags */
+	bool		nosync;
+	int			failover_priority;	/* default 1 */
+	int64_t		lease;			/* etcd lease of the key (not JSON) */
+} PghaMember;
+
+/* the shared dynamic configuration (the "config" key) */
+typedef struct PghaDynConfig
+{
+	int			ttl;
+	int			loop_wait;
+	int			retry_timeout;
+	int64_t		maximum_lag_on_failover;
+	bool		pause;
+} PghaDynConfig;
+
+typedef struct PghaCluster
+{
+	int64_t		revision;		/* etcd revision of the read */
+
+	bool		has_initialize;
+	char		initialize[PGHA_WORD_LEN];	/* system identifier, as text */
+
+	bool		has_config;
+	bool		config_valid;	/* present but undecodable -> false */
+	PghaDynConfig config;
+	int64_t		config_mod_revision;
+
+	bool		has_leader;
+	char		leader[PGHA_NAME_LEN];
+	int64_t		leader_lease;
+	int64_t		leader_mod_revision;
+
+	bool		has_optime;
+	int64_t		optime;			/* "status" key: leader's last WAL position */
+
+	int			nmembers;
+	PghaMember	members[PGHA_MAX_MEMBERS];
+	int			nbad_members;	/* member keys that failed to decode */
+	char		last_decode_error[PGHA_ERR_LEN];
+} PghaCluster;
+
+/* "<namespace>/<scope>/" with exactly one '/' between parts; false if too long */
+extern bool pgha_cluster_prefix(const char *namespace_, const char *scope,
+								char *buf, size_t buflen);
+
+/*
+ * Build the model from a range over the cluster prefix.  Unknown keys are
+ * ignored; a member or config value that does not decode is skipped and
+ * counted, with the message in last_decode_error.  Always succeeds.
+ */
+extern void pgha_cluster_from_kvs(const char *prefix, const EtcdKVList *kvs,
+								  PghaCluster *out);
+extern const PghaMember *pgha_cluster_find_member(const PghaCluster *cl,
+												  const char *name);
+
+/* Patroni's member JSON; returns malloc'd string or NULL on OOM */
+extern char *pgha_member_to_json(const PghaMember *m);
+extern bool pgha_member_from_json(const char *json, PghaMember *m,
+								  char *errbuf, size_t errlen);
+
+extern char *pgha_config_to_json(const PghaDynConfig *cfg);
+/* missing fields keep the values already in *cfg */
+extern bool pgha_config_from_json(const char *json, PghaDynConfig *cfg,
+								  char *errbuf, size_t errlen);
+
+/* {"optime":N} */
+extern char *pgha_status_to_json(int64_t optime);
+extern bool pgha_status_from_json(const char *json, int64_t *optime,
+								  char *errbuf, size_t errlen);
+
+/* host and port out of conn_url ("postgres://host:port/db"); false if unparsable */
+extern bool pgha_conn_url_host_port(const char *conn_url, char *host,
+									size_t hostlen, int *port);
+
+/*
+ * What patronictl list shows for a member: "Leader", "Replica",
+ * "Sync Standby", ...; and the lag in MB against the cluster optime
+ * (-1 when unknown or for the leader).
+ */
+extern const char *pgha_member_display_role(const PghaCluster *cl,
+											 const PghaMember *m);
+extern int64_t pgha_member_lag_bytes(const PghaCluster *cl, const PghaMember *m);
+
+#endif							/* PGHA_CLUSTER_H */

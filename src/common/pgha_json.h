@@ -1,0 +1,30 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgha_json.h
+ *	  The one way pgha's C code includes jansson.
+ *
+ * Inside a postgres process the executable exports json_object(), the SQL
+ * function, and the dynamic linker binds pgha.so's calls of jansson's
+ * json_object() to it (a base-version definition in the executable
+ * satisfies the versioned reference): the keeper crashed with SIGSEGV on
+ * its first JSON object.  So new objects are made with json_pack("{}"),
+ * which runs inside libjansson where its own json_object() is bound, and
+ * the name is poisoned so the mistake cannot come back.  No other jansson
+ * symbol clashes with postgres 15's exports (checked with nm -D).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGHA_JSON_H
+#define PGHA_JSON_H
+
+#include <jansson.h>
+
+static inline json_t *
+pgha_json_object(void)
+{
+	return json_pack("{}");
+}
+
+#pragma GCC poison json_object
+
+#endif							/* PGHA_JSON_H */

@@ -1,0 +1,156 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *	  pgha's settings (pgha.*), defined once from _PG_init.
+ *
+ * What identifies the node (scope, node_name, namespace) needs a restart;
+ * everything else reloads on SIGHUP.  Check hooks reject malformed values
+ * with the same rules pghactl uses (settings.c).  ttl, loop_wait and
+ * retry_timeout are this node's bootstrap values for the shared "config"
+ * key, which wins once it exists; their combination (ttl >= loop_wait +
+ * 2 * retry_timeout) is checked by the keeper, because a check hook sees
+ * one setting at a time.  Files (certificates, password file) are checked
+ * by the keeper too: a missing file must not keep postgres from starting.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pgha.h"
+
+#include "utils/guc.h"
+
+#include "settings.h"
+
+char	   *pgha_scope = NULL;
+char	   *pgha_node_name = NULL;
+char	   *pgha_namespace = NULL;
+char	   *pgha_etcd_endpoints = NULL;
+char	   *pgha_etcd_cacert = NULL;
+char	   *pgha_etcd_cert = NULL;
+char	   *pgha_etcd_key = NULL;
+char	   *pgha_etcd_username = NULL;
+char	   *pgha_etcd_password = NULL;
+char	   *pgha_etcd_password_file = NULL;
+char	   *pgha_connect_address = NULL;
+int			pgha_ttl = 30;
+int			pgha_loop_wait = 10;
+int			pgha_retry_timeout = 10;
+
+typedef bool (*pgha_validator) (const char *s, char *errbuf, size_t errlen);
+
+/* an empty value means "not set"; anything else must pass the validator */
+static bool
+check_with(pgha_validator validate, char **newval)
+{
+	char		err[256];
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (validate(*newval, err, sizeof(err)))
+		return true;
+	/* settings.c speaks in fragments; errdetail wants a sentence */
+	err[0] = pg_toupper((unsigned char) err[0]);
+	GUC_check_errdetail("%s.", err);
+	return false;
+}
+
+static bool
+check_name(char **newval, void **extra, GucSource source)
+{
+	return check_with(pgha_valid_name, newval);
+}
+
+static bool
+check_namespace(char **newval, void **extra, GucSource source)
+{
+	return check_with(pgha_valid_namespace, newval);
+}
+
+static bool
+check_endpoints(char **newval, void **extra, GucSource source)
+{
+	return check_with(pgha_valid_endpoints, newval);
+}
+
+static bool
+check_connect_address(char **newval, void **extra, GucSource source)
+{
+	return check_with(pgha_valid_connect_address, newval);
+}
+
+static bool
+check_path(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL && (*newval)[0] != '\0' && (*newval)[0] != '/')
+	{
+		GUC_check_errdetail("The path must be absolute.");
+		return false;
+	}
+	return true;
+}
+
+static void
+define_string(const char *name, const char *desc, char **var,
+			  const char *boot, GucContext ctx, int flags,
+			  GucStringCheckHook check)
+{
+	DefineCustomStringVariable(name, desc, NULL, var, boot, ctx, flags,
+							   check, NULL, NULL);
+}
+
+static void
+define_seconds(const char *name, const char *desc, int *var, int boot,
+			   int min, int max)
+{
+	DefineCustomIntVariable(name, desc, NULL, var, boot, min, max,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+}
+
+void
+pgha_define_gucs(void)
+{
+	define_string("pgha.scope", "Name of the HA cluster (Patroni's scope).",
+				  &pgha_scope, "", PGC_POSTMASTER, 0, check_name);
+	define_string("pgha.node_name", "Name of this member in the cluster.",
+				  &pgha_node_name, "", PGC_POSTMASTER, 0, check_name);
+	define_string("pgha.namespace", "Prefix of the cluster's keys in etcd.",
+				  &pgha_namespace, "/service", PGC_POSTMASTER, 0,
+				  check_namespace);
+	define_string("pgha.etcd_endpoints",
+				  "Comma-separated etcd client URLs (http:// or https://host:port).",
+				  &pgha_etcd_endpoints, "", PGC_SIGHUP, 0, check_endpoints);
+	define_string("pgha.etcd_cacert", "CA certificate file for etcd's TLS.",
+				  &pgha_etcd_cacert, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+				  check_path);
+	define_string("pgha.etcd_cert", "Client certificate file for etcd.",
+				  &pgha_etcd_cert, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+				  check_path);
+	define_string("pgha.etcd_key", "Client private key file for etcd.",
+				  &pgha_etcd_key, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+				  check_path);
+	define_string("pgha.etcd_username", "User name for etcd authentication.",
+				  &pgha_etcd_username, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+				  NULL);
+	define_string("pgha.etcd_password", "Password for etcd authentication.",
+				  &pgha_etcd_password, "", PGC_SIGHUP,
+				  GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, NULL);
+	define_string("pgha.etcd_password_file",
+				  "File holding the etcd password (used when pgha.etcd_password is empty).",
+				  &pgha_etcd_password_file, "", PGC_SIGHUP,
+				  GUC_SUPERUSER_ONLY, check_path);
+	define_string("pgha.connect_address",
+				  "host:port that other members and clients use to reach this node.",
+				  &pgha_connect_address, "", PGC_SIGHUP, 0,
+				  check_connect_address);
+	define_seconds("pgha.ttl",
+				   "Leader lease TTL (bootstrap value for the shared config).",
+				   &pgha_ttl, 30, PGHA_TTL_MIN, PGHA_TTL_MAX);
+	define_seconds("pgha.loop_wait",
+				   "Seconds between keeper loops (bootstrap value for the shared config).",
+				   &pgha_loop_wait, 10, PGHA_LOOP_WAIT_MIN, PGHA_LOOP_WAIT_MAX);
+	define_seconds("pgha.retry_timeout",
+				   "Time budget for etcd requests of one loop (bootstrap value for the shared config).",
+				   &pgha_retry_timeout, 10, PGHA_RETRY_TIMEOUT_MIN,
+				   PGHA_RETRY_TIMEOUT_MAX);
+
+	MarkGUCPrefixReserved("pgha");
+}

@@ -1,0 +1,68 @@
+/*-------------------------------------------------------------------------
+ *
+ * keeper.h
+ *	  Internals of the keeper worker, split by concern:
+ *	  keeper.c (worker life: signals, settings, waiting, watch),
+ *	  keeper_cycle.c (one HA loop against etcd),
+ *	  keeper_report.c (publishing the view, logging each problem once).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGHA_KEEPER_H
+#define PGHA_KEEPER_H
+
+#include "pgha.h"
+
+#include "decide.h"
+#include "etcd_client.h"
+
+/* settings as the keeper uses them, rebuilt at start and on SIGHUP */
+typedef struct KeeperConfig
+{
+	bool		complete;		/* all required settings present and valid */
+	char		problem[PGHA_ERR_LEN];	/* why not, when !complete */
+	char		prefix[PGHA_URL_LEN];	/* "<namespace>/<scope>/" */
+	char	   *password;		/* from pgha.etcd_password or its file */
+	int			ttl;			/* effective: shared config wins */
+	int			loop_wait;
+	int			retry_timeout;
+} KeeperConfig;
+
+/* the keeper's process-local state */
+typedef struct Keeper
+{
+	KeeperConfig cfg;
+	EtcdClient *client;
+	EtcdWatch  *watch;
+	int64		watch_started_ms;
+	int64		lease_id;		/* 0 when none */
+	int			lease_ttl;
+	int64		old_lease_id;	/* to revoke once keys moved off it */
+	int64		last_keepalive_sent_ms;
+	int64		last_optime_published;
+} Keeper;
+
+/* what one cycle saw, for the report */
+typedef struct CycleResult
+{
+	bool		etcd_ok;
+	EtcdError	err;			/* when !etcd_ok */
+	PghaRole	role;
+	bool		starting;
+	int			timeline;
+	XLogRecPtr	lsn;
+	PghaVerdict verdict;
+	bool		have_cluster;
+	PghaCluster *cluster;		/* palloc'd in the loop context */
+} CycleResult;
+
+extern void keeper_run_cycle(Keeper *k, CycleResult *res);
+extern void keeper_apply_shared_config(Keeper *k, const PghaCluster *cl);
+
+extern void keeper_report_idle(const Keeper *k);
+extern void keeper_report_cycle(const Keeper *k, const CycleResult *res);
+extern void keeper_log_problem(int elevel, int sqlerrcode, const char *msg);
+extern void keeper_clear_problem(void);
+extern int	keeper_errcode_for(EtcdStatus st);
+
+#endif							/* PGHA_KEEPER_H */

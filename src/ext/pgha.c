@@ -1,0 +1,30 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgha.c
+ *	  Entry point of pgha.so: settings, shared memory and the keeper.
+ *
+ * Loaded through shared_preload_libraries, pgha defines its settings,
+ * reserves shared memory and registers the keeper background worker.
+ * Loaded any other way (CREATE EXTENSION alone), it only defines the
+ * settings; the SQL functions then report that pgha is not preloaded.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pgha.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	pgha_define_gucs();
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	pgha_shmem_install_hooks();
+	pgha_register_keeper();
+}

@@ -1,0 +1,92 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgha.h
+ *	  Declarations shared by the parts of pgha.so: settings (guc.c), the
+ *	  shared-memory view (shmem.c), the keeper worker (keeper.c) and the
+ *	  SQL functions (sql_status.c).
+ *
+ * Only these files include PostgreSQL headers.  jansson must never be
+ * included next to them (utils/fmgrprotos.h declares json_object()).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGHA_EXT_H
+#define PGHA_EXT_H
+
+#include "postgres.h"
+
+#include "access/xlogdefs.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "utils/timestamp.h"
+
+#include "cluster.h"
+
+/* settings (guc.c) */
+extern char *pgha_scope;
+extern char *pgha_node_name;
+extern char *pgha_namespace;
+extern char *pgha_etcd_endpoints;
+extern char *pgha_etcd_cacert;
+extern char *pgha_etcd_cert;
+extern char *pgha_etcd_key;
+extern char *pgha_etcd_username;
+extern char *pgha_etcd_password;
+extern char *pgha_etcd_password_file;
+extern char *pgha_connect_address;
+extern int	pgha_ttl;
+extern int	pgha_loop_wait;
+extern int	pgha_retry_timeout;
+
+extern void pgha_define_gucs(void);
+
+/* the role column of pgha_status() */
+typedef enum PghaRole
+{
+	PGHA_ROLE_UNKNOWN = 0,
+	PGHA_ROLE_PRIMARY,
+	PGHA_ROLE_REPLICA
+} PghaRole;
+
+#define PGHA_STATE_LEN 64
+
+/*
+ * The keeper's view, published in shared memory after every loop.  The
+ * keeper is the only writer; readers take the lock in shared mode and copy.
+ */
+typedef struct PghaShared
+{
+	LWLock	   *lock;
+	pid_t		keeper_pid;		/* 0 when not running */
+	Latch	   *keeper_latch;	/* to wake the keeper */
+	int64		lease_id;		/* kept across keeper restarts */
+	int			lease_ttl;		/* TTL the lease was granted with */
+
+	bool		reported;		/* false until the keeper's first loop */
+	TimestampTz heartbeat;		/* end of the keeper's last loop */
+	PghaRole	role;
+	char		state[PGHA_STATE_LEN];
+	int			timeline;
+	XLogRecPtr	wal_lsn;
+	int64		lag_bytes;		/* -1 when unknown */
+	TimestampTz last_etcd_contact;	/* 0 = never */
+	char		last_error[PGHA_ERR_LEN];
+	bool		paused;
+	int			ttl;			/* effective values (config key wins) */
+	int			loop_wait;
+	int			retry_timeout;
+	bool		has_cluster;	/* cluster below is from a successful read */
+	PghaCluster cluster;
+} PghaShared;
+
+extern PghaShared *pgha_shared;
+
+extern void pgha_shmem_install_hooks(void);
+extern void pgha_shmem_attach(void);
+extern PghaShared *pgha_shared_or_error(void);
+
+/* keeper.c */
+extern PGDLLEXPORT void pgha_keeper_main(Datum arg);
+extern void pgha_register_keeper(void);
+
+#endif							/* PGHA_EXT_H */

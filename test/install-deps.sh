@@ -1,0 +1,30 @@
+#!/bin/bash
+# Install what building, testing and the demo need, from Debian's packages.
+# Idempotent: only missing packages are installed.  Needs root.
+set -euo pipefail
+
+PKGS=(
+	build-essential pkg-config
+	postgresql-15 postgresql-client-15 postgresql-server-dev-15
+	libcurl4-openssl-dev libjansson-dev libcmocka-dev libipc-run-perl
+	etcd-server etcd-client patroni socat curl jq valgrind iproute2 procps
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "pgha: missing packages: ${missing[*]}; run as root: apt-get install -y ${missing[*]}" >&2
+	exit 1
+fi
+echo "pgha: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+# the packages must not leave servers running that would hold our ports
+for svc in etcd postgresql patroni; do
+	service "$svc" stop >/dev/null 2>&1 || true
+done

@@ -1,0 +1,184 @@
+#!/bin/bash
+# test/lib.sh: helpers for the shell test suites (sourced, never run).
+#
+# Servers (etcd, postgres) are started by the test and stopped by PID at
+# exit, whatever happens: every start registers its PID for cleanup.
+# Only 127.0.0.1 addresses are used.  Output is TAP: "ok N - what" /
+# "not ok N - what", then "1..N"; test/run-all.sh counts those lines.
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pgha-test.XXXXXX")
+TAP_N=0
+TAP_FAILED=0
+CLEANUP_PIDS=()
+CLEANUP_DATADIRS=()
+CLEANUP_GROUPS=()
+
+cleanup() {
+	local d p
+	for d in "${CLEANUP_DATADIRS[@]}"; do
+		[ -f "$d/postmaster.pid" ] && "$PGBIN/pg_ctl" -D "$d" stop -m immediate -w >/dev/null 2>&1
+	done
+	for p in "${CLEANUP_GROUPS[@]}"; do
+		kill -CONT -- "-$p" 2>/dev/null
+		kill -TERM -- "-$p" 2>/dev/null
+	done
+	for p in "${CLEANUP_PIDS[@]}"; do
+		kill -CONT "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${CLEANUP_PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	if [ "${PGHA_KEEP_TMP:-}" = "" ] && [ "$TAP_FAILED" -eq 0 ]; then
+		rm -rf "$TEST_TMP"
+	else
+		echo "# test files kept in $TEST_TMP" >&2
+	fi
+}
+trap cleanup EXIT
+
+note() { echo "# $*"; }
+
+ok() {
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - $1"
+}
+
+not_ok() {
+	TAP_N=$((TAP_N + 1))
+	TAP_FAILED=$((TAP_FAILED + 1))
+	echo "not ok $TAP_N - $1"
+}
+
+# check DESCRIPTION COMMAND...: ok when the command succeeds
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+
+# is GOT EXPECTED DESCRIPTION
+is() {
+	if [ "$1" = "$2" ]; then
+		ok "$3"
+	else
+		not_ok "$3"
+		echo "#   got:      '$1'"
+		echo "#   expected: '$2'"
+	fi
+}
+
+done_testing() {
+	echo "1..$TAP_N"
+	[ "$TAP_FAILED" -eq 0 ]
+}
+
+# poll_until SECONDS COMMAND...: retry every 0.1 s until the command succeeds
+poll_until() {
+	local secs=$1 end
+	shift
+	end=$(($(date +%s%N) + secs * 1000000000))
+	while [ "$(date +%s%N)" -lt "$end" ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# start_etcd NAME CLIENT_PORT PEER_PORT: a one-member etcd; sets ETCD_PID_<NAME>
+start_etcd() {
+	local name=$1 cport=$2 pport=$3 dir="$TEST_TMP/etcd-$1"
+	mkdir -p "$dir"
+	etcd --name "$name" --data-dir "$dir/data" \
+		--listen-client-urls "http://127.0.0.1:$cport" \
+		--advertise-client-urls "http://127.0.0.1:$cport" \
+		--listen-peer-urls "http://127.0.0.1:$pport" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+		--initial-cluster "$name=http://127.0.0.1:$pport" \
+		--listen-metrics-urls "" \
+		>"$dir/etcd.log" 2>&1 &
+	local pid=$!
+	CLEANUP_PIDS+=("$pid")
+	printf -v "ETCD_PID_$name" '%s' "$pid"
+	if ! poll_until 20 curl -sf "http://127.0.0.1:$cport/health"; then
+		echo "# etcd $name did not start; its log:" >&2
+		sed 's/^/#   /' "$dir/etcd.log" >&2
+		return 1
+	fi
+}
+
+# start_forwarder LISTEN_PORT TARGET_PORT [socat address]: a TCP forwarder on
+# 127.0.0.1 in a process group of its own (socat serves each connection in
+# a child, so faults are sent to the whole group); prints the group id
+start_forwarder() {
+	setsid socat TCP-LISTEN:"$1",bind=127.0.0.1,reuseaddr,fork "${3:-TCP:127.0.0.1:$2}" >/dev/null 2>&1 &
+	CLEANUP_GROUPS+=("$!")
+	FORWARDER=$!
+}
+
+# forwarder_signal SIG GROUP: STOP (hang), CONT (resume), KILL (gone)
+forwarder_signal() {
+	kill -"$1" -- "-$2" 2>/dev/null
+	if [ "$1" = KILL ]; then
+		for _ in $(seq 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
+	fi
+}
+
+# stop_pid PID: TERM, wait up to 10 s, then KILL
+stop_pid() {
+	local p=$1
+	kill -CONT "$p" 2>/dev/null
+	kill -TERM "$p" 2>/dev/null || return 0
+	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+	kill -KILL "$p" 2>/dev/null
+}
+
+# etcd_get ENDPOINT KEY: the value of one key, or nothing
+etcd_get() {
+	local k
+	k=$(printf %s "$2" | base64 -w0)
+	curl -sf -XPOST "$1/v3/kv/range" -d "{\"key\":\"$k\"}" |
+		jq -r '.kvs[0].value // empty' | base64 -d 2>/dev/null
+}
+
+# etcd_lease_of ENDPOINT KEY: the lease id of one key (0 when none)
+etcd_lease_of() {
+	local k
+	k=$(printf %s "$2" | base64 -w0)
+	curl -sf -XPOST "$1/v3/kv/range" -d "{\"key\":\"$k\"}" |
+		jq -r '.kvs[0].lease // "0"'
+}
+
+# pg_node NAME PORT [extra postgresql.conf lines...]: initdb a node; sets PGDATA_<NAME>
+pg_node() {
+	local name=$1 port=$2
+	shift 2
+	local dir="$TEST_TMP/pg-$name"
+	"$PGBIN/initdb" -D "$dir" -A trust -U postgres --no-sync >"$TEST_TMP/initdb-$name.log" 2>&1 || return 1
+	{
+		echo "listen_addresses = '127.0.0.1'"
+		echo "port = $port"
+		echo "unix_socket_directories = '$TEST_TMP'"
+		echo "shared_preload_libraries = 'pgha'"
+		echo "logging_collector = off"
+		echo "fsync = off"
+		for l in "$@"; do echo "$l"; done
+	} >>"$dir/postgresql.conf"
+	printf -v "PGDATA_$name" '%s' "$dir"
+	CLEANUP_DATADIRS+=("$dir")
+}
+
+pg_start() {
+	"$PGBIN/pg_ctl" -D "$1" -l "$1/server.log" -w -t 60 start >/dev/null
+}
+
+pg_stop() {
+	"$PGBIN/pg_ctl" -D "$1" -w -t 60 -m "${2:-fast}" stop >/dev/null
+}
+
+# psql_at PORT SQL: one value, unaligned
+psql_at() {
+	"$PGBIN/psql" -X -h "$TEST_TMP" -p "$1" -U postgres -d postgres -Atq -c "$2"
+}

@@ -1,0 +1,93 @@
+#!/bin/bash
+# The test command (`make test`): every suite, then one line
+# "N passed, M failed" over all of them.
+#
+#   unit       cmocka tests of the pure C modules       (make unittest)
+#   live       the etcd client against a real etcd      (test/live/)
+#   regress    pg_regress on a temporary instance       (make installcheck)
+#   multinode  real etcd + real postgres servers        (test/multinode/*.sh)
+#
+# postgres refuses to run as root: as root, this script installs pgha, copies
+# the tree to a directory owned by the postgres user and runs there as that
+# user.  PGHA_SUITES="unit regress" runs a subset.
+set -u
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -eq 0 ]; then
+	make -s install >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+	work=$(mktemp -d /tmp/pgha-ci.XXXXXX)
+	cp -a . "$work/src"
+	chown -R postgres:postgres "$work"
+	runuser -u postgres -- env PGHA_SUITES="${PGHA_SUITES:-}" bash "$work/src/test/run-all.sh"
+	rc=$?
+	[ $rc -eq 0 ] && rm -rf "$work"
+	exit $rc
+fi
+
+if [ ! -f "$(pg_config --pkglibdir)/pgha.so" ]; then
+	echo "pgha is not installed: run 'make install' as root first (or 'make test' as root)" >&2
+	exit 2
+fi
+
+suites=${PGHA_SUITES:-"unit live regress multinode"}
+passed=0
+failed=0
+log=$(mktemp -d "${TMPDIR:-/tmp}/pgha-tests.XXXXXX")
+
+# add the counts of a line "<suite>: N passed, M failed"
+count() {
+	local line
+	line=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+	if [ -z "$line" ]; then
+		echo "# $2 printed no count: counted as 1 failure"
+		failed=$((failed + 1))
+		return
+	fi
+	passed=$((passed + $(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")))
+	failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+}
+
+# run a TAP script and print "<name>: N passed, M failed"
+tap() {
+	local script=$1 out rc p f
+	out=$(bash "$script" 2>&1)
+	rc=$?
+	printf '%s\n' "$out"
+	p=$(grep -cE '^ok [0-9]+' <<<"$out")
+	f=$(grep -cE '^not ok [0-9]+' <<<"$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	echo "$(basename "$script" .sh): $p passed, $f failed"
+}
+
+for s in $suites; do
+	echo "=== $s"
+	case $s in
+		unit)
+			make -s unittest 2>&1 | tee "$log/unit" ;;
+		live)
+			bash test/live/run-etcd-live.sh >"$log/live.raw" 2>&1
+			rc=$?
+			cat "$log/live.raw"
+			p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log/live.raw" | awk '{s+=$1} END {print s+0}')
+			f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log/live.raw" | awk '{s+=$1} END {print s+0}')
+			if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+			echo "live: $p passed, $f failed" | tee "$log/live" ;;
+		regress)
+			bash test/run-regress.sh 2>&1 | tee "$log/regress" ;;
+		multinode)
+			: >"$log/multinode"
+			for t in test/multinode/[0-9]*.sh; do
+				tap "$t" | tee -a "$log/multinode.raw"
+			done
+			grep -E '^[0-9a-z_]+: [0-9]+ passed' "$log/multinode.raw" |
+				awk -F'[ :]+' '{p+=$2; f+=$4} END {printf "multinode: %d passed, %d failed\n", p, f}' |
+				tee "$log/multinode" ;;
+		*)
+			echo "unknown suite $s" >&2
+			echo "$s: 0 passed, 1 failed" >"$log/$s" ;;
+	esac
+	count "$log/$s" "$s"
+done
+rm -rf "$log"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
