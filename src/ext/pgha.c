@@ -5,8 +5,9 @@
  *
  * Loaded through shared_preload_libraries, pgha defines its settings,
  * reserves shared memory and registers the keeper background worker.
- * Loaded any other way (CREATE EXTENSION alone), it only defines the
- * settings; the SQL functions then report that pgha is not preloaded.
+ * Loaded any other way (CREATE EXTENSION alone) it does nothing: settings
+ * that need a restart cannot be defined after startup (that is FATAL), and
+ * the SQL functions then report that pgha is not preloaded.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,9 +23,9 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-	pgha_define_gucs();
 	if (!process_shared_preload_libraries_in_progress)
 		return;
+	pgha_define_gucs();
 	pgha_shmem_install_hooks();
 	pgha_register_keeper();
 }
