@@ -720,6 +720,7 @@ add_member(PghaCluster *out, const char *name, const EtcdKV *kv)
 	memset(m, 0, sizeof(*m));
 	strcpy(m->name, name);
 	m->lease = kv->lease;
+	m->mod_revision = kv->mod_revision;
 	member_set_defaults(m);
 	if (!pgha_member_from_json(value, m, err, sizeof(err)))
 	{
@@ -877,11 +878,21 @@ pgha_cluster_from_kvs(const char *prefix, const EtcdKVList *kvs,
 			set_initialize(out, kv);
 		else if (strcmp(rel, "status") == 0)
 			set_status(out, kv);
+		else if (strcmp(rel, "history") == 0)
+		{
+			char		err[PGHA_ERR_LEN] = "value contains a NUL byte";
 
-		/*
-		 * history, failover, sync, failsafe and anything else are not
-		 * modelled yet.
-		 */
+			out->has_history = true;
+			out->history_mod_revision = kv->mod_revision;
+			out->history_valid = kv->value != NULL &&
+				strlen(kv->value) == kv->value_len &&
+				pgha_history_last_timeline(kv->value, &out->history_last_timeline,
+										   err, sizeof(err));
+			if (!out->history_valid)
+				note_error(out, "history key: %s", err);
+		}
+
+		/* failover, sync, failsafe and anything else are not modelled yet */
 	}
 }
 

@@ -43,6 +43,7 @@ typedef struct PghaMember
 	bool		nosync;
 	int			failover_priority;	/* default 1 */
 	int64_t		lease;			/* etcd lease of the key (not JSON) */
+	int64_t		mod_revision;	/* etcd revision of the key's last change */
 } PghaMember;
 
 /* the shared dynamic configuration (the "config" key) */
@@ -71,6 +72,11 @@ typedef struct PghaCluster
 	char		leader[PGHA_NAME_LEN];
 	int64_t		leader_lease;
 	int64_t		leader_mod_revision;
+
+	bool		has_history;
+	bool		history_valid;	/* present and decodable */
+	int64_t		history_mod_revision;
+	int			history_last_timeline;	/* highest timeline listed; 0 if none */
 
 	bool		has_optime;
 	int64_t		optime;			/* "status" key: leader's last WAL position */
@@ -122,5 +128,17 @@ extern bool pgha_conn_url_host_port(const char *conn_url, char *host,
 extern const char *pgha_member_display_role(const PghaCluster *cl,
 											 const PghaMember *m);
 extern int64_t pgha_member_lag_bytes(const PghaCluster *cl, const PghaMember *m);
+
+/*
+ * The history key: a JSON array of [timeline, lsn, reason, time, leader],
+ * one entry per timeline switch, as Patroni writes it.
+ */
+/* highest timeline in the array, 0 when empty; false when malformed */
+extern bool pgha_history_last_timeline(const char *json, int *last_tl,
+									   char *errbuf, size_t errlen);
+/* the array with one entry appended (json NULL or "" = new array); malloc'd */
+extern char *pgha_history_append(const char *json, int timeline, int64_t lsn,
+								 const char *reason, const char *time_iso,
+								 const char *leader);
 
 #endif							/* PGHA_CLUSTER_H */

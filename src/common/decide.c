@@ -5,17 +5,29 @@
  *
  * Rows are checked top to bottom; the first that matches decides.
  *
- *	 sysid differs from "initialize"     -> foreign cluster: touch nothing
- *	 primary, leader key absent          -> acquire it
- *	 primary, leader key is ours         -> hold it, publish optime
- *	 primary, leader key is another's    -> leader elsewhere (fencing: later)
- *	 in recovery, leader key present     -> replica
- *	 in recovery, leader key absent      -> replica without leader
+ *	 sysid differs from "initialize"         -> foreign cluster: touch nothing
+ *	 primary, leader key absent              -> acquire it
+ *	 primary, leader key is ours             -> hold it, publish optime
+ *	 primary, leader key is another's        -> fence (safety rule 1)
+ *	 in recovery, leader key is ours         -> hold it and promote
+ *	 in recovery, leader key is another's    -> replica (follow it)
+ *	 in recovery, leader key absent          -> failover: the best candidate
+ *												takes the key (rule 2), the
+ *												others wait
  *
- * A primary also creates "initialize" (with its system identifier) when the
- * key is absent, and anyone creates "config" from its bootstrap values when
- * that key is absent: both writes are create-if-absent, so the first
- * writer wins and nobody overwrites another's value.
+ * Best candidate (safety rule 2): not tagged nofailover, has WAL, within
+ * maximum_lag_on_failover of the last leader optime, and no healthy peer
+ * (a live member key of a replica on our timeline, not nofailover) is
+ * further ahead; on equal positions the higher failover_priority, then
+ * the smaller name wins, so that every replica reaches the same answer.
+ * Peers' positions come from their member keys; when the leader goes away
+ * every replica rewrites its key at once, and a candidate waits (briefly,
+ * see peers_wait_over) until the peers' keys are fresh.
+ *
+ * A primary also writes "initialize" (its system identifier) when the key
+ * is absent or still empty (claimed by a bootstrapping watchdog), and
+ * anyone creates "config" from its bootstrap values when that key is
+ * absent: create-if-absent, so the first writer wins.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,6 +48,81 @@ same_system(const PghaLocalState *local, const PghaCluster *cl)
 	return strcmp(sysid, cl->initialize) == 0;
 }
 
+static bool
+is_primary_role(const char *role)
+{
+	return strcmp(role, "master") == 0 || strcmp(role, "primary") == 0 ||
+		strcmp(role, "demoted") == 0;
+}
+
+/* is peer m a better candidate than we are? */
+static bool
+peer_is_better(const PghaLocalState *local, const PghaMember *m)
+{
+	if (m->xlog_location != local->lsn)
+		return m->xlog_location > local->lsn;
+	if (m->failover_priority != local->failover_priority)
+		return m->failover_priority > local->failover_priority;
+	return strcmp(m->name, local->name) < 0;
+}
+
+static void
+decide_failover(const PghaLocalState *local, const PghaCluster *cl,
+				PghaDecision *out)
+{
+	int64_t		max_lag = cl->config_valid ? cl->config.maximum_lag_on_failover
+		: 1048576;
+
+	out->refresh_member = true;
+	out->verdict = PGHA_V_NOT_CANDIDATE;
+	if (local->nofailover)
+	{
+		snprintf(out->reason, sizeof(out->reason), "tagged nofailover");
+		return;
+	}
+	if (local->lsn <= 0)
+	{
+		snprintf(out->reason, sizeof(out->reason), "has received no WAL");
+		return;
+	}
+	if (cl->has_optime && max_lag >= 0 && cl->optime - local->lsn > max_lag)
+	{
+		snprintf(out->reason, sizeof(out->reason),
+				 "%" PRId64 " bytes behind the last leader position, more than maximum_lag_on_failover (%" PRId64 ")",
+				 cl->optime - local->lsn, max_lag);
+		return;
+	}
+	for (int i = 0; i < cl->nmembers; i++)
+	{
+		const PghaMember *m = &cl->members[i];
+
+		if (strcmp(m->name, local->name) == 0 || m->nofailover ||
+			is_primary_role(m->role) || m->xlog_location < 0 ||
+			(m->timeline != 0 && m->timeline != local->timeline))
+			continue;
+		if (m->mod_revision <= local->fresh_after_revision &&
+			!local->peers_wait_over)
+		{
+			out->verdict = PGHA_V_WAIT_PEERS;
+			snprintf(out->reason, sizeof(out->reason),
+					 "waiting for member \"%s\" to publish its position", m->name);
+			return;
+		}
+		if (peer_is_better(local, m))
+		{
+			snprintf(out->reason, sizeof(out->reason),
+					 "member \"%s\" is a better candidate (at %" PRId64 ", we are at %" PRId64 ")",
+					 m->name, m->xlog_location, local->lsn);
+			return;
+		}
+	}
+	out->verdict = PGHA_V_CANDIDATE;
+	out->leader_action = PGHA_LEADER_ACQUIRE;
+	out->promote = true;
+	snprintf(out->reason, sizeof(out->reason),
+			 "the best candidate at %" PRId64, local->lsn);
+}
+
 void
 pgha_decide(const PghaLocalState *local, const PghaCluster *cl,
 			PghaDecision *out)
@@ -48,16 +135,27 @@ pgha_decide(const PghaLocalState *local, const PghaCluster *cl,
 	{
 		out->verdict = PGHA_V_FOREIGN_CLUSTER;
 		out->write_config = false;
+		snprintf(out->reason, sizeof(out->reason),
+				 "the initialize key names system %s", cl->initialize);
 		return;
 	}
 
 	if (local->in_recovery)
 	{
-		out->verdict = cl->has_leader ? PGHA_V_REPLICA : PGHA_V_REPLICA_NO_LEADER;
+		if (!cl->has_leader)
+			decide_failover(local, cl, out);
+		else if (strcmp(cl->leader, local->name) == 0)
+		{
+			out->verdict = PGHA_V_PROMOTING;
+			out->leader_action = PGHA_LEADER_HOLD;
+			out->promote = true;
+		}
+		else
+			out->verdict = PGHA_V_REPLICA;
 		return;
 	}
 
-	out->write_initialize = !cl->has_initialize;
+	out->write_initialize = !cl->has_initialize || cl->initialize[0] == '\0';
 	if (!cl->has_leader)
 	{
 		out->verdict = PGHA_V_LEADER;
@@ -71,7 +169,11 @@ pgha_decide(const PghaLocalState *local, const PghaCluster *cl,
 		out->publish_optime = true;
 	}
 	else
-		out->verdict = PGHA_V_LEADER_ELSEWHERE;
+	{
+		out->verdict = PGHA_V_FENCE;
+		snprintf(out->reason, sizeof(out->reason),
+				 "member \"%s\" holds the leader key", cl->leader);
+	}
 }
 
 const char *
@@ -83,10 +185,16 @@ pgha_verdict_text(PghaVerdict v)
 			return "leading";
 		case PGHA_V_REPLICA:
 			return "following";
-		case PGHA_V_REPLICA_NO_LEADER:
+		case PGHA_V_PROMOTING:
+			return "promoting";
+		case PGHA_V_CANDIDATE:
+			return "taking over";
+		case PGHA_V_WAIT_PEERS:
+			return "no leader, waiting for peers";
+		case PGHA_V_NOT_CANDIDATE:
 			return "no leader";
-		case PGHA_V_LEADER_ELSEWHERE:
-			return "leader key held by another member";
+		case PGHA_V_FENCE:
+			return "fencing";
 		case PGHA_V_FOREIGN_CLUSTER:
 			return "system identifier differs from the cluster's";
 	}

@@ -2,7 +2,7 @@
  *
  * decide.h
  *	  The keeper's decision, as a pure function: given what postgres and
- *	  etcd say now, what does this node do with the keys in etcd?
+ *	  etcd say now, what does this node do?
  *
  * No I/O and no PostgreSQL dependencies, so that every case is covered by
  * unit tests without servers (test/unit/test_decide.c).  The keeper
@@ -24,6 +24,18 @@ typedef struct PghaLocalState
 	const char *name;			/* pgha.node_name */
 	bool		in_recovery;	/* RecoveryInProgress() */
 	uint64_t	system_identifier;
+	int64_t		lsn;			/* write LSN, or max(received, replayed) */
+	int			timeline;
+	bool		nofailover;		/* tags of this member */
+	int			failover_priority;
+
+	/*
+	 * Failover: member keys changed after this revision count as fresh (they
+	 * were written after the leader was last seen).  Until peers_wait_over,
+	 * a candidate waits for stale peers to refresh their positions.
+	 */
+	int64_t		fresh_after_revision;
+	bool		peers_wait_over;
 } PghaLocalState;
 
 typedef enum PghaLeaderAction
@@ -37,8 +49,11 @@ typedef enum PghaVerdict
 {
 	PGHA_V_LEADER,				/* primary, holds or takes the leader key */
 	PGHA_V_REPLICA,				/* in recovery, a leader exists */
-	PGHA_V_REPLICA_NO_LEADER,	/* in recovery and nobody leads */
-	PGHA_V_LEADER_ELSEWHERE,	/* primary, but another member holds the key */
+	PGHA_V_PROMOTING,			/* in recovery and holds the leader key */
+	PGHA_V_CANDIDATE,			/* in recovery, nobody leads, we are the best */
+	PGHA_V_WAIT_PEERS,			/* nobody leads; waiting for peers' positions */
+	PGHA_V_NOT_CANDIDATE,		/* nobody leads; another member is better */
+	PGHA_V_FENCE,				/* primary, another member holds the key */
 	PGHA_V_FOREIGN_CLUSTER		/* initialize names another system */
 } PghaVerdict;
 
@@ -46,9 +61,12 @@ typedef struct PghaDecision
 {
 	PghaVerdict verdict;
 	PghaLeaderAction leader_action;
-	bool		write_initialize;	/* create "initialize" with our sysid */
+	bool		promote;		/* trigger promotion once the key is ours */
+	bool		write_initialize;	/* put our sysid in "initialize" */
 	bool		write_config;	/* create "config" with bootstrap values */
 	bool		publish_optime; /* put "status" {"optime": ...} */
+	bool		refresh_member; /* put our member key even if unchanged */
+	char		reason[160];	/* why, for the log and pgha_status() */
 } PghaDecision;
 
 extern void pgha_decide(const PghaLocalState *local, const PghaCluster *cl,

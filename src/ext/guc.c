@@ -34,6 +34,8 @@ char	   *pgha_connect_address = NULL;
 int			pgha_ttl = 30;
 int			pgha_loop_wait = 10;
 int			pgha_retry_timeout = 10;
+char	   *pgha_replication_user = NULL;
+int			pgha_member_slot_retention = 600;
 
 typedef bool (*pgha_validator) (const char *s, char *errbuf, size_t errlen);
 
@@ -151,6 +153,14 @@ pgha_define_gucs(void)
 				   "Time budget for etcd requests of one loop (bootstrap value for the shared config).",
 				   &pgha_retry_timeout, 10, PGHA_RETRY_TIMEOUT_MIN,
 				   PGHA_RETRY_TIMEOUT_MAX);
+
+	define_string("pgha.replication_user",
+				  "User that standbys use in primary_conninfo to stream from the leader.",
+				  &pgha_replication_user, "postgres", PGC_SIGHUP, 0, check_name);
+	DefineCustomIntVariable("pgha.member_slot_retention",
+							"How long the leader keeps the replication slot of a member that left etcd.",
+							NULL, &pgha_member_slot_retention, 600, 0, 7 * 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgha");
 }

@@ -21,6 +21,7 @@
 
 #include <unistd.h>
 
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -255,6 +256,12 @@ keeper_wait(Keeper *k, int64 cycle_start_ms)
 
 	if (!k->cfg.complete)
 		due = cycle_start_ms + 60 * 1000;
+	if (k->quick_recheck)
+		due = Min(due, cycle_start_ms + 100);
+	k->quick_recheck = false;
+	/* a primary wakes up at its fencing deadline, whatever else happens */
+	if (k->fence_deadline_ms > 0 && !k->fenced && !RecoveryInProgress())
+		due = Min(due, k->fence_deadline_ms);
 
 	for (;;)
 	{
@@ -265,7 +272,10 @@ keeper_wait(Keeper *k, int64 cycle_start_ms)
 		int			rc;
 
 		if (timeout <= 0)
+		{
+			keeper_check_fence(k, "the leader lease could not be renewed in time");
 			return;
+		}
 		if (k->watch != NULL)
 		{
 			sock = etcd_watch_socket(k->watch);
@@ -296,6 +306,7 @@ pgha_keeper_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 
 	memset(&k, 0, sizeof(k));
+	k.started_ms = etcd_now_ms();
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "pgha keeper loop",
 									 ALLOCSET_DEFAULT_SIZES);
 
@@ -346,6 +357,9 @@ pgha_keeper_main(Datum arg)
 
 			keeper_run_cycle(&k, &res);
 			keeper_report_cycle(&k, &res);
+			keeper_write_heartbeat(&k, res.role == PGHA_ROLE_PRIMARY,
+								   res.etcd_ok ? pgha_verdict_text(res.verdict)
+								   : "etcd unreachable");
 			if (res.have_cluster)
 				keeper_ensure_watch(&k, res.cluster->revision);
 		}

@@ -38,9 +38,20 @@ typedef struct Keeper
 	int64		lease_id;		/* 0 when none */
 	int			lease_ttl;
 	int64		old_lease_id;	/* to revoke once keys moved off it */
-	int64		last_keepalive_sent_ms;
-	int64		last_optime_published;
+	int64		last_keepalive_sent_ms; /* 0 = none yet */
+	int64		started_ms;
+	int64		fence_deadline_ms;	/* primary: stop writes by then; 0 = none */
+	bool		fenced;			/* shutdown requested to stop writes */
+	bool		promote_requested;
+	bool		quick_recheck;	/* run the next cycle soon (failover wait) */
+	int64		last_leader_seen_rev;	/* revision of the last read with a leader */
+	int64		no_leader_since_ms; /* 0 while a leader exists */
 } Keeper;
+
+/* stop writes this long before the lease can expire in etcd */
+#define KEEPER_FENCE_MARGIN_MS(ttl_s) Min(1000, (ttl_s) * 250)
+/* how long a failover candidate waits for its peers' fresh positions */
+#define KEEPER_PEER_WAIT_MS 1000
 
 /* what one cycle saw, for the report */
 typedef struct CycleResult
@@ -52,11 +63,18 @@ typedef struct CycleResult
 	int			timeline;
 	XLogRecPtr	lsn;
 	PghaVerdict verdict;
+	char		reason[160];
 	bool		have_cluster;
 	PghaCluster *cluster;		/* palloc'd in the loop context */
 } CycleResult;
 
 extern void keeper_run_cycle(Keeper *k, CycleResult *res);
+extern void keeper_check_fence(Keeper *k, const char *why);
+extern void keeper_fence_now(Keeper *k, const char *reason);
+extern void keeper_promote(Keeper *k);
+extern void keeper_follow(const PghaCluster *cl);
+extern void keeper_write_heartbeat(const Keeper *k, bool primary, const char *state);
+extern void keeper_sync_slots(const PghaCluster *cl);
 extern void keeper_apply_shared_config(Keeper *k, const PghaCluster *cl);
 
 extern void keeper_report_idle(const Keeper *k);

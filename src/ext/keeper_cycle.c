@@ -1,21 +1,26 @@
 /*-------------------------------------------------------------------------
  *
  * keeper_cycle.c
- *	  One HA cycle of the keeper: lease, read, decide, write.
+ *	  One HA cycle of the keeper: lease, read, decide, act.
  *
  *	 1. keep the member lease alive (grant a new one when it is gone or
- *		the shared ttl changed);
+ *		the shared ttl changed); a primary's fencing deadline moves with
+ *		each keepalive sent;
  *	 2. read every key under the cluster prefix in one range request;
  *	 3. let pgha_decide() say what to do (decide.c);
  *	 4. carry it out with Patroni's guarded writes: initialize and config
  *		create-if-absent, leader create-if-absent / hold if value == us,
- *		the member key and the status key only when their value changed.
+ *		the member key and the status key only when their value changed;
+ *		fence, promote or follow (keeper_actions.c); on the leader, keep
+ *		the members' slots and the history key.
  *
  * Any etcd error ends the cycle and is reported; nothing here throws.
  *
  *-------------------------------------------------------------------------
  */
 #include "keeper.h"
+
+#include <time.h>
 
 #include "access/xlog.h"
 #include "access/xlogrecovery.h"
@@ -60,6 +65,14 @@ fail(CycleResult *res, const EtcdError *err)
 	return false;
 }
 
+static void
+lease_renewed(Keeper *k, int64 sent)
+{
+	k->last_keepalive_sent_ms = sent;
+	k->fence_deadline_ms = sent + (int64) k->lease_ttl * 1000 -
+		KEEPER_FENCE_MARGIN_MS(k->lease_ttl);
+}
+
 /*
  * Keep the lease alive.  The time the keepalive was sent (not answered) is
  * what bounds the lease's expiry in etcd, so that is what is recorded.
@@ -77,7 +90,7 @@ ensure_lease(Keeper *k, CycleResult *res)
 			return fail(res, &err);
 		if (ttl_left > 0)
 		{
-			k->last_keepalive_sent_ms = sent;
+			lease_renewed(k, sent);
 			return true;
 		}
 		ereport(LOG,
@@ -99,7 +112,7 @@ ensure_lease(Keeper *k, CycleResult *res)
 		k->lease_id = 0;
 		return fail(res, &err);
 	}
-	k->last_keepalive_sent_ms = sent;
+	lease_renewed(k, sent);
 	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
 	pgha_shared->lease_id = k->lease_id;
 	pgha_shared->lease_ttl = k->lease_ttl;
@@ -126,15 +139,20 @@ read_cluster(Keeper *k, CycleResult *res)
 	return true;
 }
 
-/* a create-if-absent write; losing the race is fine */
+/* a guarded write of a key without lease; losing the race is fine */
 static bool
-create_key(Keeper *k, CycleResult *res, const char *name, const char *value)
+guarded_put(Keeper *k, CycleResult *res, const char *name, const char *expected,
+			const char *value)
 {
 	EtcdTxnResult txn;
 	EtcdError	err;
 	EtcdStatus	st;
 
-	st = etcd_create(k->client, key_of(k, name), value, 0, &txn, &err);
+	if (expected == NULL)
+		st = etcd_create(k->client, key_of(k, name), value, 0, &txn, &err);
+	else
+		st = etcd_cas_value(k->client, key_of(k, name), expected, value, 0,
+							&txn, &err);
 	if (st == ETCD_OK && txn.succeeded)
 		ereport(LOG, (errmsg("pgha: wrote the %s key of cluster \"%s\"",
 							 name, pgha_scope)));
@@ -149,7 +167,9 @@ write_bootstrap_keys(Keeper *k, CycleResult *res, const PghaDecision *d,
 					 uint64 sysid)
 {
 	if (d->write_initialize &&
-		!create_key(k, res, "initialize", psprintf(UINT64_FORMAT, sysid)))
+		!guarded_put(k, res, "initialize",
+					 res->cluster->has_initialize ? "" : NULL,
+					 psprintf(UINT64_FORMAT, sysid)))
 		return false;
 	if (d->write_config)
 	{
@@ -166,7 +186,7 @@ write_bootstrap_keys(Keeper *k, CycleResult *res, const PghaDecision *d,
 		if (json == NULL)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY),
 							errmsg("out of memory")));
-		ok = create_key(k, res, "config", json);
+		ok = guarded_put(k, res, "config", NULL, json);
 		free(json);
 		return ok;
 	}
@@ -174,20 +194,25 @@ write_bootstrap_keys(Keeper *k, CycleResult *res, const PghaDecision *d,
 }
 
 /*
- * Take or hold the leader key.  A lost race or a key that is no longer
- * ours changes the verdict; the next cycle sees the new holder.
+ * Take or hold the leader key.  Returns false on an etcd error.  *won says
+ * whether the key is ours afterwards; when it is not, the cluster view is
+ * corrected to the holder the failure branch returned.  A retried write
+ * whose first attempt succeeded comes back "failed" with our own name as
+ * the holder: that is a win.
  */
 static bool
-leader_action(Keeper *k, CycleResult *res, const PghaDecision *d)
+leader_action(Keeper *k, CycleResult *res, PghaLeaderAction action, bool *won)
 {
 	EtcdTxnResult txn;
 	EtcdError	err;
 	EtcdStatus	st;
 	char	   *key = key_of(k, "leader");
+	const EtcdKV *cur;
 
-	if (d->leader_action == PGHA_LEADER_NONE)
+	*won = false;
+	if (action == PGHA_LEADER_NONE)
 		return true;
-	if (d->leader_action == PGHA_LEADER_ACQUIRE)
+	if (action == PGHA_LEADER_ACQUIRE)
 		st = etcd_create(k->client, key, pgha_node_name, k->lease_id, &txn, &err);
 	else
 		st = etcd_cas_value(k->client, key, pgha_node_name, pgha_node_name,
@@ -197,9 +222,13 @@ leader_action(Keeper *k, CycleResult *res, const PghaDecision *d)
 		etcd_txn_result_free(&txn);
 		return fail(res, &err);
 	}
-	if (txn.succeeded)
+	cur = txn.current.count > 0 ? &txn.current.kvs[0] : NULL;
+	*won = txn.succeeded ||
+		(cur != NULL && strcmp(cur->value, pgha_node_name) == 0 &&
+		 cur->lease == k->lease_id);
+	if (*won)
 	{
-		if (d->leader_action == PGHA_LEADER_ACQUIRE)
+		if (action == PGHA_LEADER_ACQUIRE)
 			ereport(LOG,
 					(errmsg("pgha: acquired the leader key; \"%s\" leads cluster \"%s\"",
 							pgha_node_name, pgha_scope)));
@@ -209,15 +238,8 @@ leader_action(Keeper *k, CycleResult *res, const PghaDecision *d)
 	}
 	else
 	{
-		const EtcdKV *cur = txn.current.count > 0 ? &txn.current.kvs[0] : NULL;
-
-		res->verdict = PGHA_V_LEADER_ELSEWHERE;
 		res->cluster->has_leader = (cur != NULL);
-		if (cur)
-			strlcpy(res->cluster->leader, cur->value, PGHA_NAME_LEN);
-		ereport(WARNING,
-				(errmsg("pgha: the leader key is held by \"%s\", not by this primary",
-						cur ? cur->value : "(nobody)")));
+		strlcpy(res->cluster->leader, cur ? cur->value : "", PGHA_NAME_LEN);
 	}
 	etcd_txn_result_free(&txn);
 	return true;
@@ -239,9 +261,12 @@ fill_member(const CycleResult *res, PghaMember *m)
 	m->failover_priority = 1;
 }
 
-/* put the member key on our lease, unless etcd already has exactly that */
+/*
+ * Put the member key on our lease, unless etcd already has exactly that.
+ * force: put it anyway, so that its mod_revision says "fresh" (failover).
+ */
 static bool
-publish_member(Keeper *k, CycleResult *res)
+publish_member(Keeper *k, CycleResult *res, bool force)
 {
 	PghaMember	m;
 	const PghaMember *cur;
@@ -255,7 +280,7 @@ publish_member(Keeper *k, CycleResult *res)
 	if (json == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	cur = pgha_cluster_find_member(res->cluster, pgha_node_name);
-	if (cur != NULL && cur->lease == k->lease_id)
+	if (!force && cur != NULL && cur->lease == k->lease_id)
 		now_json = pgha_member_to_json(cur);
 	if (now_json != NULL && strcmp(now_json, json) == 0)
 	{
@@ -290,6 +315,72 @@ publish_optime(Keeper *k, CycleResult *res)
 		return fail(res, &err);
 	res->cluster->has_optime = true;
 	res->cluster->optime = (int64) res->lsn;
+	return true;
+}
+
+/*
+ * After a promotion, record the timeline switch in the history key, from
+ * the new timeline's history file (its last line: "<tli>\t<lsn>\t<reason>").
+ */
+static bool
+record_history(Keeper *k, CycleResult *res)
+{
+	PghaCluster *cl = res->cluster;
+	char		path[MAXPGPATH];
+	char		line[1024] = "";
+	char		buf[1024];
+	FILE	   *f;
+	unsigned int tli,
+				hi,
+				lo;
+	char		reason[512] = "";
+	EtcdKVList	cur;
+	EtcdTxnResult txn;
+	EtcdError	err;
+	char	   *json;
+	char		stamp[64];
+	time_t		now = time(NULL);
+	struct tm	tm;
+	EtcdStatus	st;
+
+	if (res->timeline <= 1 || (cl->has_history && !cl->history_valid) ||
+		cl->history_last_timeline >= res->timeline - 1)
+		return true;
+	snprintf(path, sizeof(path), "pg_wal/%08X.history", res->timeline);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return true;			/* e.g. recycled; nothing to record */
+	while (fgets(buf, sizeof(buf), f) != NULL)
+		if (buf[0] != '#' && buf[0] != '\n')
+			strlcpy(line, buf, sizeof(line));
+	fclose(f);
+	if (sscanf(line, "%u\t%X/%X\t%511[^\n]", &tli, &hi, &lo, reason) < 3)
+		return true;
+
+	if (etcd_get(k->client, key_of(k, "history"), &cur, &err) != ETCD_OK)
+		return fail(res, &err);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+	json = pgha_history_append(cur.count > 0 ? cur.kvs[0].value : NULL, (int) tli,
+							   ((int64) hi << 32) | lo,
+							   reason[0] ? reason : "no recovery target specified",
+							   stamp, pgha_node_name);
+	st = ETCD_ERR_NOMEM;
+	if (json != NULL)
+		st = etcd_cas_mod(k->client, key_of(k, "history"),
+						  cur.count > 0 ? cur.kvs[0].mod_revision : 0, json, 0,
+						  &txn, &err);
+	etcd_kvlist_free(&cur);
+	free(json);
+	if (st != ETCD_OK)
+	{
+		if (st == ETCD_ERR_NOMEM)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		return fail(res, &err);
+	}
+	if (txn.succeeded)
+		ereport(LOG, (errmsg("pgha: recorded the switch from timeline %u in the history key", tli)));
+	etcd_txn_result_free(&txn);
 	return true;
 }
 
@@ -336,40 +427,126 @@ keeper_apply_shared_config(Keeper *k, const PghaCluster *cl)
 	k->cfg.retry_timeout = retry_timeout;
 }
 
+/* remember when the leader was last seen, for the failover wait */
+static void
+track_leader(Keeper *k, const PghaCluster *cl)
+{
+	if (cl->has_leader)
+	{
+		k->last_leader_seen_rev = cl->revision;
+		k->no_leader_since_ms = 0;
+	}
+	else if (k->no_leader_since_ms == 0)
+		k->no_leader_since_ms = etcd_now_ms();
+}
+
+/* carry out the decision; false on an etcd error */
+static bool
+act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
+{
+	bool		won = false;
+
+	switch (d->verdict)
+	{
+		case PGHA_V_FOREIGN_CLUSTER:
+			return true;		/* touch nothing of another system's cluster */
+		case PGHA_V_FENCE:
+			keeper_fence_now(k, d->reason);
+			return publish_member(k, res, false);
+		case PGHA_V_LEADER:
+			if (!write_bootstrap_keys(k, res, d, sysid) ||
+				!leader_action(k, res, d->leader_action, &won))
+				return false;
+			if (!won)
+			{
+				res->verdict = PGHA_V_FENCE;
+				keeper_fence_now(k, psprintf("member \"%s\" holds the leader key",
+											 res->cluster->leader));
+				return publish_member(k, res, false);
+			}
+			if (!publish_member(k, res, false) || !publish_optime(k, res) ||
+				!record_history(k, res))
+				return false;
+			keeper_sync_slots(res->cluster);
+			return true;
+		case PGHA_V_PROMOTING:
+		case PGHA_V_CANDIDATE:
+			if (!write_bootstrap_keys(k, res, d, sysid) ||
+				!publish_member(k, res, d->refresh_member) ||
+				!leader_action(k, res, d->leader_action, &won))
+				return false;
+			if (won)
+				keeper_promote(k);
+			else
+				res->verdict = res->cluster->has_leader ? PGHA_V_REPLICA
+					: PGHA_V_NOT_CANDIDATE;
+			return true;
+		case PGHA_V_WAIT_PEERS:
+			k->quick_recheck = true;
+			/* FALLTHROUGH */
+		case PGHA_V_NOT_CANDIDATE:
+			return write_bootstrap_keys(k, res, d, sysid) &&
+				publish_member(k, res, d->refresh_member);
+		case PGHA_V_REPLICA:
+			if (!write_bootstrap_keys(k, res, d, sysid) ||
+				!publish_member(k, res, false))
+				return false;
+			keeper_follow(res->cluster);
+			return true;
+	}
+	return true;
+}
+
 void
 keeper_run_cycle(Keeper *k, CycleResult *res)
 {
 	PghaLocalState local;
 	PghaDecision d;
 	uint64		sysid;
+	int64		deadline;
 
 	memset(res, 0, sizeof(*res));
 	res->etcd_ok = true;
 	read_local_state(res, &sysid);
-	etcd_client_set_deadline(k->client,
-							 etcd_now_ms() + (int64) k->cfg.retry_timeout * 1000);
+	if (res->role == PGHA_ROLE_PRIMARY && k->fence_deadline_ms == 0)
+		k->fence_deadline_ms = k->started_ms + (int64) k->cfg.retry_timeout * 1000;
+	keeper_check_fence(k, "the leader lease could not be renewed in time");
+	if (k->fenced)
+	{
+		res->verdict = PGHA_V_FENCE;
+		strlcpy(res->reason, "fenced: waiting for the shutdown", sizeof(res->reason));
+		return;
+	}
+
+	/* every etcd request of this cycle ends before the fencing deadline */
+	deadline = etcd_now_ms() + (int64) k->cfg.retry_timeout * 1000;
+	if (res->role == PGHA_ROLE_PRIMARY)
+		deadline = Min(deadline, k->fence_deadline_ms);
+	etcd_client_set_deadline(k->client, deadline);
 
 	if (!ensure_lease(k, res) || !read_cluster(k, res))
 		goto done;
 	keeper_apply_shared_config(k, res->cluster);
+	track_leader(k, res->cluster);
 
+	memset(&local, 0, sizeof(local));
 	local.name = pgha_node_name;
 	local.in_recovery = (res->role != PGHA_ROLE_PRIMARY);
 	local.system_identifier = sysid;
+	local.lsn = (int64_t) res->lsn;
+	local.timeline = res->timeline;
+	local.failover_priority = 1;
+	local.fresh_after_revision = k->last_leader_seen_rev;
+	local.peers_wait_over = k->no_leader_since_ms != 0 &&
+		etcd_now_ms() - k->no_leader_since_ms >= KEEPER_PEER_WAIT_MS;
 	pgha_decide(&local, res->cluster, &d);
 	res->verdict = d.verdict;
+	strlcpy(res->reason, d.reason, sizeof(res->reason));
 
-	if (d.verdict == PGHA_V_FOREIGN_CLUSTER)
-		goto done;				/* touch nothing of another system's cluster */
-	if (!write_bootstrap_keys(k, res, &d, sysid) ||
-		!leader_action(k, res, &d) ||
-		!publish_member(k, res))
-		goto done;
-	if (d.publish_optime && res->verdict == PGHA_V_LEADER &&
-		!publish_optime(k, res))
-		goto done;
-	revoke_old_lease(k);
+	if (act(k, res, &d, sysid))
+		revoke_old_lease(k);
 
 done:
 	etcd_client_set_deadline(k->client, 0);
+	keeper_check_fence(k, "the leader lease could not be renewed in time");
 }

@@ -37,6 +37,8 @@ extern char *pgha_connect_address;
 extern int	pgha_ttl;
 extern int	pgha_loop_wait;
 extern int	pgha_retry_timeout;
+extern char *pgha_replication_user;
+extern int	pgha_member_slot_retention;
 
 extern void pgha_define_gucs(void);
 

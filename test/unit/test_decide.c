@@ -71,9 +71,10 @@ test_primary_sees_other_leader(void **state)
 	set_initialized("7711517793368109282");
 	set_leader("pg2");
 	pgha_decide(&local, &cl, &d);
-	assert_int_equal(d.verdict, PGHA_V_LEADER_ELSEWHERE);
+	assert_int_equal(d.verdict, PGHA_V_FENCE);
 	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
 	assert_false(d.publish_optime);
+	assert_string_equal(d.reason, "member \"pg2\" holds the leader key");
 }
 
 static void
@@ -82,23 +83,152 @@ test_leader_name_prefix_is_not_ours(void **state)
 	set_initialized("7711517793368109282");
 	set_leader("pg10");
 	pgha_decide(&local, &cl, &d);
-	assert_int_equal(d.verdict, PGHA_V_LEADER_ELSEWHERE);
+	assert_int_equal(d.verdict, PGHA_V_FENCE);
 }
 
 static void
-test_replica_never_takes_the_key(void **state)
+add_member(const char *name, const char *role, int64_t lsn, int64_t modrev)
+{
+	PghaMember *m = &cl.members[cl.nmembers++];
+
+	memset(m, 0, sizeof(*m));
+	strcpy(m->name, name);
+	strcpy(m->role, role);
+	strcpy(m->state, "running");
+	m->xlog_location = lsn;
+	m->timeline = 1;
+	m->failover_priority = 1;
+	m->mod_revision = modrev;
+}
+
+static void
+as_replica(int64_t lsn)
 {
 	set_initialized("7711517793368109282");
 	local.in_recovery = true;
-	pgha_decide(&local, &cl, &d);
-	assert_int_equal(d.verdict, PGHA_V_REPLICA_NO_LEADER);
-	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
-	assert_false(d.write_initialize);
+	local.lsn = lsn;
+	local.timeline = 1;
+	local.failover_priority = 1;
+	local.fresh_after_revision = 10;
+}
 
+static void
+test_replica_follows_leader(void **state)
+{
+	as_replica(1000);
 	set_leader("pg2");
 	pgha_decide(&local, &cl, &d);
 	assert_int_equal(d.verdict, PGHA_V_REPLICA);
 	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
+	assert_false(d.promote);
+	assert_false(d.write_initialize);
+}
+
+static void
+test_standby_holding_the_key_promotes(void **state)
+{
+	as_replica(1000);
+	set_leader("pg1");
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_PROMOTING);
+	assert_int_equal(d.leader_action, PGHA_LEADER_HOLD);
+	assert_true(d.promote);
+}
+
+static void
+test_best_replica_takes_over(void **state)
+{
+	as_replica(2000);
+	add_member("pg2", "replica", 1500, 11);
+	add_member("pg3", "replica", 2000, 12);
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);
+	assert_int_equal(d.leader_action, PGHA_LEADER_ACQUIRE);
+	assert_true(d.promote);
+	assert_true(d.refresh_member);
+}
+
+static void
+test_peer_ahead_wins(void **state)
+{
+	as_replica(2000);
+	add_member("pg2", "replica", 2001, 11);
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_NOT_CANDIDATE);
+	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
+	assert_non_null(strstr(d.reason, "pg2"));
+}
+
+static void
+test_tie_broken_by_priority_then_name(void **state)
+{
+	as_replica(2000);
+	add_member("pg0", "replica", 2000, 11);
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_NOT_CANDIDATE);	/* "pg0" < "pg1" */
+
+	cl.members[0].failover_priority = 0;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);	/* we have priority 1 */
+}
+
+static void
+test_stale_peer_makes_candidate_wait(void **state)
+{
+	as_replica(2000);
+	add_member("pg2", "replica", 1000, 5);	/* written before the leader left */
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_WAIT_PEERS);
+	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
+
+	local.peers_wait_over = true;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);
+}
+
+static void
+test_ignored_peers(void **state)
+{
+	as_replica(2000);
+	add_member("old", "master", 9000, 11);	/* the former leader's key */
+	add_member("tagged", "replica", 9000, 11);
+	cl.members[1].nofailover = true;
+	add_member("oldtl", "replica", 9000, 11);
+	cl.members[2].timeline = 7;
+	add_member("nowal", "replica", -1, 11);
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);
+}
+
+static void
+test_lagging_replica_is_not_candidate(void **state)
+{
+	as_replica(1000);
+	cl.has_optime = true;
+	cl.optime = 1000 + 1048577;
+	cl.config.maximum_lag_on_failover = 1048576;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_NOT_CANDIDATE);
+	assert_non_null(strstr(d.reason, "maximum_lag_on_failover"));
+
+	cl.optime = 1000 + 1048576;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);
+}
+
+static void
+test_nofailover_and_no_wal(void **state)
+{
+	as_replica(1000);
+	local.nofailover = true;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_NOT_CANDIDATE);
+	assert_string_equal(d.reason, "tagged nofailover");
+
+	local.nofailover = false;
+	local.lsn = 0;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_NOT_CANDIDATE);
 }
 
 static void
@@ -108,6 +238,14 @@ test_replica_does_not_initialize(void **state)
 	pgha_decide(&local, &cl, &d);
 	assert_false(d.write_initialize);
 	assert_true(d.write_config);
+}
+
+static void
+test_primary_fills_claimed_initialize(void **state)
+{
+	set_initialized("");
+	pgha_decide(&local, &cl, &d);
+	assert_true(d.write_initialize);
 }
 
 static void
@@ -148,8 +286,17 @@ main(void)
 		cmocka_unit_test_setup(test_primary_holds_own_key, setup),
 		cmocka_unit_test_setup(test_primary_sees_other_leader, setup),
 		cmocka_unit_test_setup(test_leader_name_prefix_is_not_ours, setup),
-		cmocka_unit_test_setup(test_replica_never_takes_the_key, setup),
+		cmocka_unit_test_setup(test_replica_follows_leader, setup),
+		cmocka_unit_test_setup(test_standby_holding_the_key_promotes, setup),
+		cmocka_unit_test_setup(test_best_replica_takes_over, setup),
+		cmocka_unit_test_setup(test_peer_ahead_wins, setup),
+		cmocka_unit_test_setup(test_tie_broken_by_priority_then_name, setup),
+		cmocka_unit_test_setup(test_stale_peer_makes_candidate_wait, setup),
+		cmocka_unit_test_setup(test_ignored_peers, setup),
+		cmocka_unit_test_setup(test_lagging_replica_is_not_candidate, setup),
+		cmocka_unit_test_setup(test_nofailover_and_no_wal, setup),
 		cmocka_unit_test_setup(test_replica_does_not_initialize, setup),
+		cmocka_unit_test_setup(test_primary_fills_claimed_initialize, setup),
 		cmocka_unit_test_setup(test_foreign_system_touches_nothing, setup),
 		cmocka_unit_test_setup(test_empty_initialize_is_not_foreign, setup),
 		cmocka_unit_test_setup(test_verdict_texts, setup),

@@ -1,0 +1,93 @@
+/*-------------------------------------------------------------------------
+ *
+ * history.c
+ *	  The "history" key: one entry per timeline switch, in Patroni's format
+ *	  [[timeline, lsn, reason, time, new_leader], ...]  (see cluster.h).
+ *
+ * The keeper of a freshly promoted leader appends the entry of the
+ * timeline it left, read from the new timeline's history file, so that
+ * patronictl history and pgha_history() show every failover.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "cluster.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "pgha_json.h"
+
+bool
+pgha_history_last_timeline(const char *json, int *last_tl, char *errbuf,
+						   size_t errlen)
+{
+	json_error_t jerr;
+	json_t	   *root;
+	size_t		i;
+	json_t	   *entry;
+	int			last = 0;
+
+	*last_tl = 0;
+	if (json == NULL || json[0] == '\0')
+		return true;
+	root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+	{
+		snprintf(errbuf, errlen, "invalid JSON: %s", jerr.text);
+		return false;
+	}
+	if (!json_is_array(root))
+	{
+		json_decref(root);
+		snprintf(errbuf, errlen, "not a JSON array");
+		return false;
+	}
+	json_array_foreach(root, i, entry)
+	{
+		json_t	   *tl = json_array_get(entry, 0);
+
+		if (!json_is_array(entry) || !json_is_integer(tl) ||
+			json_integer_value(tl) < 1 || json_integer_value(tl) > 0x7fffffff)
+		{
+			json_decref(root);
+			snprintf(errbuf, errlen, "entry %zu is not [timeline, lsn, ...]", i);
+			return false;
+		}
+		if (json_integer_value(tl) > last)
+			last = (int) json_integer_value(tl);
+	}
+	json_decref(root);
+	*last_tl = last;
+	return true;
+}
+
+char *
+pgha_history_append(const char *json, int timeline, int64_t lsn,
+					const char *reason, const char *time_iso,
+					const char *leader)
+{
+	json_t	   *root = NULL;
+	json_t	   *entry;
+	char	   *out;
+
+	if (json != NULL && json[0] != '\0')
+		root = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+	if (root == NULL || !json_is_array(root))
+	{
+		/* a malformed history is replaced rather than kept broken */
+		json_decref(root);
+		root = json_array();
+	}
+	if (root == NULL)
+		return NULL;
+	entry = json_pack("[I,I,s,s,s]", (json_int_t) timeline, (json_int_t) lsn,
+					  reason, time_iso, leader);
+	if (entry == NULL || json_array_append_new(root, entry) != 0)
+	{
+		json_decref(root);
+		return NULL;
+	}
+	out = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return out;
+}

@@ -1,0 +1,154 @@
+/*-------------------------------------------------------------------------
+ *
+ * keeper_actions.c
+ *	  What the keeper does to its own postgres: fence it, promote it, point
+ *	  it at a new leader, and tell the watchdog how it is (heartbeat).
+ *
+ * Fencing (safety rule 1): a primary must not accept writes once its
+ * lease can have expired in etcd.  The deadline is the time the last
+ * successful keepalive was *sent* plus ttl, minus a margin.  At the
+ * deadline, or at once when another member holds the leader key, the
+ * keeper writes pgha.fenced (the reason, for the watchdog) and asks the
+ * postmaster for a fast shutdown: backends are terminated immediately, so
+ * no further commit is acknowledged; the watchdog then rejoins the node
+ * as a replica.  The watchdog also enforces the deadline from the
+ * heartbeat file, in case this process is hung.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "keeper.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "access/xlog.h"
+#include "access/xlogrecovery.h"
+#include "miscadmin.h"
+#include "postmaster/postmaster.h"
+
+#include "node_files.h"
+
+void
+keeper_write_heartbeat(const Keeper *k, bool primary, const char *state)
+{
+	PghaHeartbeat hb;
+	char		err[256];
+	int64		now = etcd_now_ms();
+
+	memset(&hb, 0, sizeof(hb));
+	hb.written_ms = pgha_realtime_ms();
+	hb.primary = primary;
+	if (primary && k->fence_deadline_ms > 0)
+		hb.fence_deadline_ms = Max(hb.written_ms + (k->fence_deadline_ms - now), 1);
+	strlcpy(hb.state, state, sizeof(hb.state));
+	if (!pgha_heartbeat_write(DataDir, &hb, err, sizeof(err)))
+		keeper_log_problem(WARNING, ERRCODE_IO_ERROR, err);
+}
+
+static void
+fence(Keeper *k, const char *reason)
+{
+	char		err[256];
+	char	   *text = psprintf("%s\n", reason);
+
+	if (k->fenced)
+		return;
+	k->fenced = true;
+	if (!pgha_write_file_atomic(DataDir, PGHA_FENCED_FILE, text, err, sizeof(err)))
+		ereport(WARNING, (errmsg("pgha: %s", err)));
+	keeper_write_heartbeat(k, true, "fenced");
+	ereport(LOG,
+			(errmsg("pgha: fencing this primary: %s", reason),
+			 errdetail("The server shuts down now so that it accepts no more writes; pgha-watchdog rejoins it as a replica.")));
+	if (kill(PostmasterPid, SIGINT) != 0)
+		ereport(WARNING,
+				(errmsg("pgha: could not signal the postmaster to shut down: %m")));
+}
+
+/*
+ * Fence now if this primary is past its deadline.  Called at the start and
+ * end of every cycle and when a wait ends.
+ */
+void
+keeper_check_fence(Keeper *k, const char *why)
+{
+	if (k->fenced || RecoveryInProgress() || k->fence_deadline_ms == 0)
+		return;
+	if (etcd_now_ms() >= k->fence_deadline_ms)
+		fence(k, why);
+}
+
+void
+keeper_fence_now(Keeper *k, const char *reason)
+{
+	fence(k, reason);
+}
+
+/* ask the startup process to finish recovery, as pg_promote() does */
+void
+keeper_promote(Keeper *k)
+{
+	FILE	   *f;
+
+	if (k->promote_requested || PromoteIsTriggered())
+		return;
+	f = fopen(PROMOTE_SIGNAL_FILE, "w");
+	if (f == NULL || fclose(f) != 0)
+	{
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("pgha: could not create promote signal file \"%s\": %m",
+						PROMOTE_SIGNAL_FILE)));
+		return;
+	}
+	if (kill(PostmasterPid, SIGUSR1) != 0)
+	{
+		ereport(WARNING, (errmsg("pgha: could not signal the postmaster to promote: %m")));
+		unlink(PROMOTE_SIGNAL_FILE);
+		return;
+	}
+	k->promote_requested = true;
+	ereport(LOG, (errmsg("pgha: promoting this standby: it holds the leader key")));
+}
+
+/*
+ * Point this standby at the leader: rewrite pgha_recovery.conf when it
+ * names another upstream, and reload (primary_conninfo is reloadable since
+ * PostgreSQL 13: the WAL receiver restarts with the new value).
+ */
+void
+keeper_follow(const PghaCluster *cl)
+{
+	const PghaMember *leader = pgha_cluster_find_member(cl, cl->leader);
+	char		host[PGHA_URL_LEN];
+	int			port;
+	char		slot[NAMEDATALEN];
+	char	   *want;
+	char	   *have;
+	char		err[256];
+
+	if (leader == NULL ||
+		!pgha_conn_url_host_port(leader->conn_url, host, sizeof(host), &port))
+		return;
+	pgha_slot_name(pgha_node_name, slot, sizeof(slot));
+	want = pgha_recovery_conf_text(host, port, pgha_replication_user,
+								   pgha_node_name, slot);
+	if (want == NULL)
+		return;
+	have = pgha_read_small_file(DataDir, PGHA_RECOVERY_CONF, 8192);
+	if (have == NULL || strcmp(have, want) != 0)
+	{
+		if (pgha_write_file_atomic(DataDir, PGHA_RECOVERY_CONF, want, err, sizeof(err)))
+		{
+			ereport(LOG,
+					(errmsg("pgha: following the new leader \"%s\" at %s:%d",
+							cl->leader, host, port)));
+			if (kill(PostmasterPid, SIGHUP) != 0)
+				ereport(WARNING, (errmsg("pgha: could not signal the postmaster to reload: %m")));
+		}
+		else
+			keeper_log_problem(WARNING, ERRCODE_IO_ERROR, err);
+	}
+	free(have);
+	free(want);
+}
