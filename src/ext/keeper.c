@@ -318,6 +318,9 @@ pgha_keeper_main(Datum arg)
 	LWLockRelease(pgha_shared->lock);
 	on_shmem_exit(keeper_detach, (Datum) 0);
 
+	/* replace what a previous life of this node left for the watchdog */
+	keeper_write_heartbeat(&k, false, "starting");
+
 	keeper_configure(&k);
 	if (!k.cfg.complete)
 		ereport(LOG,
