@@ -37,3 +37,16 @@ LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED ROWS 3;
 
 COMMENT ON FUNCTION pgha_members() IS
 'the members of the cluster as patronictl list shows them, from the keeper''s last read of etcd';
+
+CREATE FUNCTION pgha_history(
+	OUT timeline integer,
+	OUT lsn pg_lsn,
+	OUT reason text,
+	OUT switched_at timestamptz,
+	OUT new_leader text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgha_history'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pgha_history() IS
+'the timeline history of the cluster (the history key): one row per failover or switchover';

@@ -17,3 +17,6 @@ SELECT member, host, role, state, timeline, lag_mb FROM pgha_members();
 -- the functions are plain SQL citizens
 SELECT count(*) FROM pgha_members() WHERE role = 'Leader';
 EXPLAIN (COSTS OFF) SELECT * FROM pgha_members();
+
+-- a new cluster has no timeline history yet
+SELECT * FROM pgha_history();

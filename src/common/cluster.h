@@ -136,6 +136,22 @@ extern int64_t pgha_member_lag_bytes(const PghaCluster *cl, const PghaMember *m)
 /* highest timeline in the array, 0 when empty; false when malformed */
 extern bool pgha_history_last_timeline(const char *json, int *last_tl,
 									   char *errbuf, size_t errlen);
+typedef struct PghaHistoryEntry
+{
+	int			timeline;
+	int64_t		lsn;
+	char		reason[256];
+	char		time[64];		/* ISO 8601, as written */
+	char		leader[PGHA_NAME_LEN];	/* "" when the entry has none */
+} PghaHistoryEntry;
+
+/*
+ * Decode up to max entries into out; returns the number decoded, or -1
+ * when the JSON is malformed (message in errbuf).  Optional fields that are
+ * absent or of another type are left empty, as patronictl shows them.
+ */
+extern int	pgha_history_decode(const char *json, PghaHistoryEntry *out,
+								int max, char *errbuf, size_t errlen);
 /* the array with one entry appended (json NULL or "" = new array); malloc'd */
 extern char *pgha_history_append(const char *json, int timeline, int64_t lsn,
 								 const char *reason, const char *time_iso,

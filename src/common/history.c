@@ -91,3 +91,50 @@ pgha_history_append(const char *json, int timeline, int64_t lsn,
 	json_decref(root);
 	return out;
 }
+
+static void
+copy_string(json_t *v, char *dst, size_t len)
+{
+	dst[0] = '\0';
+	if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v))
+		snprintf(dst, len, "%s", json_string_value(v));
+}
+
+int
+pgha_history_decode(const char *json, PghaHistoryEntry *out, int max,
+					char *errbuf, size_t errlen)
+{
+	int			last;
+	json_t	   *root;
+	json_t	   *entry;
+	size_t		i;
+	int			n = 0;
+
+	if (!pgha_history_last_timeline(json, &last, errbuf, errlen))
+		return -1;
+	if (json == NULL || json[0] == '\0')
+		return 0;
+	root = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+	if (root == NULL)
+	{
+		snprintf(errbuf, errlen, "invalid JSON");
+		return -1;
+	}
+	json_array_foreach(root, i, entry)
+	{
+		json_t	   *lsn = json_array_get(entry, 1);
+
+		if (n >= max)
+			break;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].timeline = (int) json_integer_value(json_array_get(entry, 0));
+		out[n].lsn = json_is_integer(lsn) && json_integer_value(lsn) >= 0
+			? (int64_t) json_integer_value(lsn) : -1;
+		copy_string(json_array_get(entry, 2), out[n].reason, sizeof(out[n].reason));
+		copy_string(json_array_get(entry, 3), out[n].time, sizeof(out[n].time));
+		copy_string(json_array_get(entry, 4), out[n].leader, sizeof(out[n].leader));
+		n++;
+	}
+	json_decref(root);
+	return n;
+}

@@ -66,6 +66,7 @@ typedef struct CycleResult
 	char		reason[160];
 	bool		have_cluster;
 	PghaCluster *cluster;		/* palloc'd in the loop context */
+	char	   *history_json;	/* the history key's value, or NULL */
 } CycleResult;
 
 extern void keeper_run_cycle(Keeper *k, CycleResult *res);

@@ -125,11 +125,15 @@ read_cluster(Keeper *k, CycleResult *res)
 {
 	EtcdKVList	kvs;
 	EtcdError	err;
+	const EtcdKV *hist;
 
 	if (etcd_get_prefix(k->client, k->cfg.prefix, &kvs, &err) != ETCD_OK)
 		return fail(res, &err);
 	res->cluster = palloc0(sizeof(PghaCluster));
 	pgha_cluster_from_kvs(k->cfg.prefix, &kvs, res->cluster);
+	hist = etcd_kvlist_find(&kvs, key_of(k, "history"));
+	if (hist != NULL && hist->value_len < PGHA_HISTORY_MAX)
+		res->history_json = pstrdup(hist->value);
 	etcd_kvlist_free(&kvs);
 	res->have_cluster = true;
 	if (res->cluster->has_config && !res->cluster->config_valid)

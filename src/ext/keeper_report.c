@@ -136,6 +136,8 @@ keeper_report_cycle(const Keeper *k, const CycleResult *res)
 	{
 		pgha_shared->has_cluster = true;
 		memcpy(&pgha_shared->cluster, res->cluster, sizeof(PghaCluster));
+		strlcpy(pgha_shared->history_json,
+				res->history_json ? res->history_json : "", PGHA_HISTORY_MAX);
 		pgha_shared->paused = res->cluster->config_valid &&
 			res->cluster->config.pause;
 	}

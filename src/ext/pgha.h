@@ -51,6 +51,7 @@ typedef enum PghaRole
 } PghaRole;
 
 #define PGHA_STATE_LEN 64
+#define PGHA_HISTORY_MAX 65536	/* bytes of the history key kept for SQL */
 
 /*
  * The keeper's view, published in shared memory after every loop.  The
@@ -79,6 +80,7 @@ typedef struct PghaShared
 	int			retry_timeout;
 	bool		has_cluster;	/* cluster below is from a successful read */
 	PghaCluster cluster;
+	char		history_json[PGHA_HISTORY_MAX]; /* "" when absent or too long */
 } PghaShared;
 
 extern PghaShared *pgha_shared;
