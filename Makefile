@@ -17,7 +17,8 @@ COMMON_OBJS = $(COMMON_SRCS:.c=.o)
 OBJS = $(EXT_SRCS:.c=.o) $(COMMON_OBJS)
 
 SCRIPTS_built = pghactl
-EXTRA_CLEAN = pghactl $(PGHACTL_SRCS:.c=.o) $(UNIT_BINS) test/unit/*.o \
+SCRIPTS = bin/pgha-watchdog
+EXTRA_CLEAN = pghactl $(PGHACTL_SRCS:.c=.o) $(UNIT_BINS) test/unit/*.o test/tools/pgha_workload \
 	results regression.diffs regression.out tmp_check log
 
 PG_CPPFLAGS = -I$(srcdir)/src/common $(shell pkg-config --cflags libcurl jansson)
@@ -53,6 +54,11 @@ pghactl: $(PGHACTL_SRCS:.c=.o) $(COMMON_OBJS)
 
 $(PGHACTL_SRCS:.c=.o) $(COMMON_OBJS): $(wildcard src/common/*.h)
 $(EXT_SRCS:.c=.o): $(wildcard src/common/*.h src/ext/*.h)
+
+# The failover workload (writer, probes, checker): a libpq client, not part
+# of pgha; the failover tests and bench/failover build it on demand.
+test/tools/pgha_workload: test/tools/pgha_workload.c
+	$(CC) $(CFLAGS) -o $@ $< -I$(shell $(PG_CONFIG) --includedir) -L$(shell $(PG_CONFIG) --libdir) -lpq
 
 # cmocka unit tests: each test/unit/test_*.c is linked with the common code.
 UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))

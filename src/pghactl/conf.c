@@ -50,6 +50,9 @@ static const SettingDef setting_defs[PS_COUNT] = {
 	[PS_USERNAME] = {"pgha.etcd_username", "PGHA_ETCD_USERNAME"},
 	[PS_PASSWORD] = {"pgha.etcd_password", "PGHA_ETCD_PASSWORD"},
 	[PS_PASSWORD_FILE] = {"pgha.etcd_password_file", "PGHA_ETCD_PASSWORD_FILE"},
+	[PS_NODE_NAME] = {"pgha.node_name", "PGHA_NODE_NAME"},
+	[PS_CONNECT_ADDRESS] = {"pgha.connect_address", "PGHA_CONNECT_ADDRESS"},
+	[PS_REPLICATION_USER] = {"pgha.replication_user", "PGHA_REPLICATION_USER"},
 };
 
 static void
@@ -540,7 +543,8 @@ check(const PghactlSettings *st, PghactlSettingId id, Validator validate,
 }
 
 bool
-pghactl_conf_finish(PghactlSettings *st, char *errbuf, size_t errlen)
+pghactl_conf_finish(PghactlSettings *st, bool need_etcd, char *errbuf,
+					size_t errlen)
 {
 	if (pghactl_conf_get(st, PS_NAMESPACE) == NULL &&
 		!pghactl_conf_set(st, PS_NAMESPACE, PGHACTL_DEFAULT_NAMESPACE, "the default"))
@@ -548,13 +552,20 @@ pghactl_conf_finish(PghactlSettings *st, char *errbuf, size_t errlen)
 		set_error(errbuf, errlen, "out of memory");
 		return false;
 	}
-	if (pghactl_conf_get(st, PS_SCOPE) == NULL)
+	if (pghactl_conf_get(st, PS_REPLICATION_USER) == NULL &&
+		!pghactl_conf_set(st, PS_REPLICATION_USER,
+						  PGHACTL_DEFAULT_REPLICATION_USER, "the default"))
+	{
+		set_error(errbuf, errlen, "out of memory");
+		return false;
+	}
+	if (need_etcd && pghactl_conf_get(st, PS_SCOPE) == NULL)
 	{
 		set_error(errbuf, errlen,
 				  "no cluster scope given: use --scope, PGHA_SCOPE or pgha.scope in a -c file");
 		return false;
 	}
-	if (pghactl_conf_get(st, PS_ENDPOINTS) == NULL)
+	if (need_etcd && pghactl_conf_get(st, PS_ENDPOINTS) == NULL)
 	{
 		set_error(errbuf, errlen,
 				  "no etcd endpoints given: use --endpoints, PGHA_ETCD_ENDPOINTS or pgha.etcd_endpoints in a -c file");
@@ -565,7 +576,10 @@ pghactl_conf_finish(PghactlSettings *st, char *errbuf, size_t errlen)
 		!check(st, PS_ENDPOINTS, pgha_valid_endpoints, errbuf, errlen) ||
 		!check(st, PS_CACERT, pgha_valid_file_path, errbuf, errlen) ||
 		!check(st, PS_CERT, pgha_valid_file_path, errbuf, errlen) ||
-		!check(st, PS_KEY, pgha_valid_file_path, errbuf, errlen))
+		!check(st, PS_KEY, pgha_valid_file_path, errbuf, errlen) ||
+		!check(st, PS_NODE_NAME, pgha_valid_name, errbuf, errlen) ||
+		!check(st, PS_CONNECT_ADDRESS, pgha_valid_connect_address, errbuf, errlen) ||
+		!check(st, PS_REPLICATION_USER, pgha_valid_name, errbuf, errlen))
 		return false;
 	if ((pghactl_conf_get(st, PS_CERT) == NULL) != (pghactl_conf_get(st, PS_KEY) == NULL))
 	{

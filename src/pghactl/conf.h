@@ -27,6 +27,9 @@ typedef enum PghactlSettingId
 	PS_USERNAME,
 	PS_PASSWORD,
 	PS_PASSWORD_FILE,
+	PS_NODE_NAME,				/* the node's own settings: node-plan, ... */
+	PS_CONNECT_ADDRESS,
+	PS_REPLICATION_USER,
 	PS_COUNT
 } PghactlSettingId;
 
@@ -42,6 +45,7 @@ typedef struct PghactlSettings
 } PghactlSettings;
 
 #define PGHACTL_DEFAULT_NAMESPACE "/service"
+#define PGHACTL_DEFAULT_REPLICATION_USER "postgres"
 
 extern void pghactl_conf_init(PghactlSettings *st);
 extern void pghactl_conf_free(PghactlSettings *st);
@@ -56,10 +60,11 @@ extern bool pghactl_conf_set(PghactlSettings *st, PghactlSettingId id,
 
 /*
  * Apply defaults, read the password file if one is named, and check every
- * setting.  The message names the setting's source.
+ * setting.  need_etcd: scope and endpoints are required.  The message names
+ * the setting's source.
  */
-extern bool pghactl_conf_finish(PghactlSettings *st, char *errbuf,
-								size_t errlen);
+extern bool pghactl_conf_finish(PghactlSettings *st, bool need_etcd,
+								char *errbuf, size_t errlen);
 
 /* the value, or NULL when unset or empty */
 extern const char *pghactl_conf_get(const PghactlSettings *st,

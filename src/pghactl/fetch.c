@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * fetch.c
- *	  pghactl's one read from etcd: every key under the cluster prefix.
+ *	  pghactl's way to etcd: the client, the cluster's key prefix, and the
+ *	  read of every key under that prefix.
  *
  * Failures are turned into one line on stderr that names the endpoints and
  * etcd's or libcurl's reason, and into the exit status the caller returns:
@@ -33,8 +34,8 @@ endpoint_list(const PghactlSettings *st, char *buf, size_t len)
 		used += snprintf(buf + used, len - used, "%s%s", i ? ", " : "", eps[i]);
 }
 
-static int
-report(const PghactlSettings *st, const EtcdError *err)
+int
+pghactl_report_etcd(const PghactlSettings *st, const EtcdError *err)
 {
 	char		eps[PGHA_MAX_ENDPOINTS * 130];
 
@@ -59,15 +60,8 @@ report(const PghactlSettings *st, const EtcdError *err)
 }
 
 int
-pghactl_fetch_cluster(const PghactlSettings *st, EtcdKVList *kvs,
-					  char *prefix, size_t prefixlen)
+pghactl_prefix(const PghactlSettings *st, char *prefix, size_t prefixlen)
 {
-	EtcdClientConfig cfg;
-	EtcdClient *client;
-	EtcdError	err;
-	EtcdStatus	rc;
-
-	memset(kvs, 0, sizeof(*kvs));
 	if (!pgha_cluster_prefix(pghactl_conf_get(st, PS_NAMESPACE),
 							 pghactl_conf_get(st, PS_SCOPE), prefix, prefixlen))
 	{
@@ -75,6 +69,15 @@ pghactl_fetch_cluster(const PghactlSettings *st, EtcdKVList *kvs,
 				pghactl_conf_get(st, PS_NAMESPACE), pghactl_conf_get(st, PS_SCOPE));
 		return PGHACTL_EXIT_USAGE;
 	}
+	return PGHACTL_EXIT_OK;
+}
+
+EtcdClient *
+pghactl_client(const PghactlSettings *st, int *rc)
+{
+	EtcdClientConfig cfg;
+	EtcdClient *client;
+	EtcdError	err;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&err, 0, sizeof(err));
@@ -88,14 +91,31 @@ pghactl_fetch_cluster(const PghactlSettings *st, EtcdKVList *kvs,
 	cfg.request_timeout_ms = PGHACTL_REQUEST_TIMEOUT_MS;
 
 	client = etcd_client_new(&cfg, &err);
+	*rc = client ? PGHACTL_EXIT_OK : pghactl_report_etcd(st, &err);
+	return client;
+}
+
+int
+pghactl_fetch_cluster(const PghactlSettings *st, EtcdKVList *kvs,
+					  char *prefix, size_t prefixlen)
+{
+	EtcdClient *client;
+	EtcdError	err;
+	EtcdStatus	status;
+	int			rc;
+
+	memset(kvs, 0, sizeof(*kvs));
+	if ((rc = pghactl_prefix(st, prefix, prefixlen)) != PGHACTL_EXIT_OK)
+		return rc;
+	client = pghactl_client(st, &rc);
 	if (client == NULL)
-		return report(st, &err);
-	rc = etcd_get_prefix(client, prefix, kvs, &err);
+		return rc;
+	status = etcd_get_prefix(client, prefix, kvs, &err);
 	etcd_client_free(client);
-	if (rc != ETCD_OK)
+	if (status != ETCD_OK)
 	{
 		etcd_kvlist_free(kvs);
-		return report(st, &err);
+		return pghactl_report_etcd(st, &err);
 	}
 	if (kvs->count == 0)
 	{

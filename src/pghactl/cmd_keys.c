@@ -1,0 +1,110 @@
+/*-------------------------------------------------------------------------
+ *
+ * cmd_keys.c
+ *	  pghactl leader-release and initialize-cancel: the two guarded deletes
+ *	  pgha-watchdog does.
+ *
+ * Both are one etcd transaction that deletes the key only when its value
+ * is what this node expects (Patroni's compare-and-delete), so they can
+ * never remove another member's leader key or a cluster's system
+ * identifier, whatever happened in between.  A timed-out request has an
+ * unknown outcome: it is reported as an etcd error, and running the
+ * command again is safe.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pghactl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/*
+ * Delete prefix+name if its value equals expected.  *deleted says whether
+ * it was; otherwise current gets the key's value, or is set empty with
+ * *present false.
+ */
+static int
+guarded_delete(const PghactlSettings *st, const char *name,
+			   const char *expected, bool *deleted, bool *present,
+			   char *current, size_t currentlen, char *key, size_t keylen)
+{
+	char		prefix[PGHACTL_PREFIX_LEN];
+	EtcdClient *client;
+	EtcdTxnResult txn;
+	EtcdError	err;
+	EtcdStatus	status;
+	int			rc;
+
+	if ((rc = pghactl_prefix(st, prefix, sizeof(prefix))) != PGHACTL_EXIT_OK)
+		return rc;
+	snprintf(key, keylen, "%s%s", prefix, name);
+	client = pghactl_client(st, &rc);
+	if (client == NULL)
+		return rc;
+	memset(&txn, 0, sizeof(txn));
+	status = etcd_cad_value(client, key, expected, &txn, &err);
+	etcd_client_free(client);
+	if (status != ETCD_OK)
+	{
+		etcd_txn_result_free(&txn);
+		return pghactl_report_etcd(st, &err);
+	}
+	*deleted = txn.succeeded;
+	*present = !txn.succeeded && txn.current.count > 0;
+	snprintf(current, currentlen, "%s", *present ? txn.current.kvs[0].value : "");
+	etcd_txn_result_free(&txn);
+	return PGHACTL_EXIT_OK;
+}
+
+int
+pghactl_cmd_leader_release(const PghactlSettings *st, const PghactlArgs *args)
+{
+	const char *me = pghactl_conf_get(st, PS_NODE_NAME);
+	char		key[PGHACTL_PREFIX_LEN + 16];
+	char		holder[PGHA_NAME_LEN];
+	bool		deleted;
+	bool		present;
+	int			rc;
+
+	rc = guarded_delete(st, "leader", me, &deleted, &present, holder,
+						sizeof(holder), key, sizeof(key));
+	if (rc != PGHACTL_EXIT_OK)
+		return rc;
+	if (deleted)
+	{
+		printf("released the leader key %s (it named \"%s\")\n", key, me);
+		return PGHACTL_EXIT_OK;
+	}
+	if (present)
+		printf("the leader key %s names \"%s\", not \"%s\": left alone\n",
+			   key, holder, me);
+	else
+		printf("there is no leader key %s: nothing to release\n", key);
+	return PGHACTL_EXIT_NOT_OURS;
+}
+
+int
+pghactl_cmd_initialize_cancel(const PghactlSettings *st,
+							  const PghactlArgs *args)
+{
+	char		key[PGHACTL_PREFIX_LEN + 16];
+	char		value[PGHA_WORD_LEN];
+	bool		deleted;
+	bool		present;
+	int			rc;
+
+	rc = guarded_delete(st, "initialize", "", &deleted, &present, value,
+						sizeof(value), key, sizeof(key));
+	if (rc != PGHACTL_EXIT_OK)
+		return rc;
+	if (deleted)
+	{
+		printf("deleted the unfinished bootstrap claim %s\n", key);
+		return PGHACTL_EXIT_OK;
+	}
+	if (present)
+		printf("%s holds the system identifier \"%s\": left alone\n", key, value);
+	else
+		printf("there is no %s key: nothing to cancel\n", key);
+	return PGHACTL_EXIT_NOT_OURS;
+}
