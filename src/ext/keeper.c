@@ -34,7 +34,7 @@
 
 #include "settings.h"
 
-/* keys whose change wakes the keeper at once */
+/* keys whose change wakes the keeper at once (and a member key's creation) */
 static const char *const wake_keys[] = {
 	"leader", "config", "initialize", "failover", "sync", NULL
 };
@@ -186,12 +186,16 @@ keeper_detach(int code, Datum arg)
 }
 
 static bool
-is_wake_key(const Keeper *k, const char *key)
+is_wake_event(const Keeper *k, const EtcdWatchEvent *ev)
 {
+	const char *key = ev->kv.key;
 	size_t		plen = strlen(k->cfg.prefix);
 
 	if (strncmp(key, k->cfg.prefix, plen) != 0)
 		return false;
+	/* a new member: the leader creates its slot at once */
+	if (strncmp(key + plen, "members/", 8) == 0)
+		return !ev->is_delete && ev->kv.version == 1;
 	for (int i = 0; wake_keys[i] != NULL; i++)
 		if (strcmp(key + plen, wake_keys[i]) == 0)
 			return true;
@@ -214,7 +218,7 @@ keeper_poll_watch(Keeper *k)
 
 	st = etcd_watch_poll(k->watch, &events, &nevents, &err);
 	for (int i = 0; i < nevents; i++)
-		if (is_wake_key(k, events[i].kv.key))
+		if (is_wake_event(k, &events[i]))
 			wake = true;
 	etcd_watch_events_free(events, nevents);
 	if (st != ETCD_OK)

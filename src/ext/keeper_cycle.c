@@ -480,7 +480,11 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 				!leader_action(k, res, d->leader_action, &won))
 				return false;
 			if (won)
+			{
+				/* slots first, so that the others can stream at once */
+				keeper_sync_slots(res->cluster);
 				keeper_promote(k);
+			}
 			else
 				res->verdict = res->cluster->has_leader ? PGHA_V_REPLICA
 					: PGHA_V_NOT_CANDIDATE;
