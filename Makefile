@@ -29,7 +29,7 @@ TOOL_LINK = $(shell pkg-config --libs libcurl jansson)
 
 # pg_regress: a temporary instance that preloads pgha; the etcd it talks to
 # is started by test/run-regress.sh, which sets PGHA_TEST_ETCD.
-REGRESS = pgha_guc pgha_status pgha_members
+REGRESS = pgha_guc pgha_status pgha_members pgha_admin
 PGHA_REGRESS_OUT ?= $(CURDIR)
 REGRESS_OPTS = --temp-instance=$(PGHA_REGRESS_OUT)/tmp_check \
 	--outputdir=$(PGHA_REGRESS_OUT) \

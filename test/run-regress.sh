@@ -9,6 +9,17 @@ cd "$(dirname "$0")/.."
 ETCD_PORT=23701
 start_etcd regress $ETCD_PORT 23702 || { echo "regress: 0 passed, 1 failed"; exit 1; }
 
+# members that exist only in etcd, for the argument checks of
+# pgha_switchover(): a replica far behind and one tagged nofailover
+put_key() {
+	curl -sf -XPOST "http://127.0.0.1:$ETCD_PORT/v3/kv/put" \
+		-d "{\"key\":\"$(printf %s "$1" | base64 -w0)\",\"value\":\"$(printf %s "$2" | base64 -w0)\"}" >/dev/null
+}
+put_key /service/regress/members/laggard \
+	'{"conn_url":"postgres://127.0.0.1:54330/postgres","state":"running","role":"replica","version":"1.0.0","xlog_location":0,"timeline":1}'
+put_key /service/regress/members/tagged \
+	'{"conn_url":"postgres://127.0.0.1:54331/postgres","state":"running","role":"replica","version":"1.0.0","tags":{"nofailover":true},"xlog_location":0,"timeline":1}'
+
 out=$TEST_TMP/regress
 mkdir -p "$out"
 cat >"$out/pgha_regress.conf" <<CONF

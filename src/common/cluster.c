@@ -837,6 +837,26 @@ set_status(PghaCluster *out, const EtcdKV *kv)
 		note_error(out, "status: %s", err);
 }
 
+/* keep where the last few timelines ended, for the watchdog's rejoin */
+static void
+set_history_tail(PghaCluster *out, const char *json)
+{
+	out->nhistory_tail = pgha_history_tail(json, out->history_tail_tl,
+										   out->history_tail_lsn, 8);
+}
+
+bool
+pgha_cluster_timeline_end(const PghaCluster *cl, int tl, int64_t *lsn)
+{
+	for (int i = 0; i < cl->nhistory_tail; i++)
+		if (cl->history_tail_tl[i] == tl && cl->history_tail_lsn[i] >= 0)
+		{
+			*lsn = cl->history_tail_lsn[i];
+			return true;
+		}
+	return false;
+}
+
 void
 pgha_cluster_from_kvs(const char *prefix, const EtcdKVList *kvs,
 					  PghaCluster *out)
@@ -878,6 +898,18 @@ pgha_cluster_from_kvs(const char *prefix, const EtcdKVList *kvs,
 			set_initialize(out, kv);
 		else if (strcmp(rel, "status") == 0)
 			set_status(out, kv);
+		else if (strcmp(rel, "failover") == 0)
+		{
+			char		err[PGHA_ERR_LEN] = "value contains a NUL byte";
+
+			out->failover_mod_revision = kv->mod_revision;
+			memset(&out->failover, 0, sizeof(out->failover));
+			if (kv->value != NULL && strlen(kv->value) == kv->value_len &&
+				pgha_failover_from_json(kv->value, &out->failover, err, sizeof(err)))
+				out->has_failover = !pgha_failover_empty(&out->failover);
+			else
+				note_error(out, "failover key: %s", err);
+		}
 		else if (strcmp(rel, "history") == 0)
 		{
 			char		err[PGHA_ERR_LEN] = "value contains a NUL byte";
@@ -890,9 +922,11 @@ pgha_cluster_from_kvs(const char *prefix, const EtcdKVList *kvs,
 										   err, sizeof(err));
 			if (!out->history_valid)
 				note_error(out, "history key: %s", err);
+			else
+				set_history_tail(out, kv->value);
 		}
 
-		/* failover, sync, failsafe and anything else are not modelled yet */
+		/* sync, failsafe and anything else are not modelled yet */
 	}
 }
 

@@ -56,6 +56,14 @@ typedef struct PghaDynConfig
 	bool		pause;
 } PghaDynConfig;
 
+/* a switchover or manual failover request: the "failover" key */
+typedef struct PghaFailover
+{
+	char		leader[PGHA_NAME_LEN];	/* "" = any (manual failover) */
+	char		member[PGHA_NAME_LEN];	/* "" = the best candidate */
+	char		scheduled_at[64];	/* ISO 8601, "" = now */
+} PghaFailover;
+
 typedef struct PghaCluster
 {
 	int64_t		revision;		/* etcd revision of the read */
@@ -77,6 +85,13 @@ typedef struct PghaCluster
 	bool		history_valid;	/* present and decodable */
 	int64_t		history_mod_revision;
 	int			history_last_timeline;	/* highest timeline listed; 0 if none */
+	int			nhistory_tail;	/* the last entries: where each timeline ended */
+	int			history_tail_tl[8];
+	int64_t		history_tail_lsn[8];
+
+	bool		has_failover;	/* a request is pending (not "{}") */
+	PghaFailover failover;
+	int64_t		failover_mod_revision;	/* 0 when the key is absent */
 
 	bool		has_optime;
 	int64_t		optime;			/* "status" key: leader's last WAL position */
@@ -129,6 +144,26 @@ extern const char *pgha_member_display_role(const PghaCluster *cl,
 											 const PghaMember *m);
 extern int64_t pgha_member_lag_bytes(const PghaCluster *cl, const PghaMember *m);
 
+/* the failover key: {"leader":..,"member":..,"scheduled_at":..}, {} = none */
+extern bool pgha_failover_from_json(const char *json, PghaFailover *f,
+									char *errbuf, size_t errlen);
+extern char *pgha_failover_to_json(const PghaFailover *f);
+extern bool pgha_failover_empty(const PghaFailover *f);
+/*
+ * ISO 8601 as Patroni writes scheduled_at ("2026-11-25T10:00:00+00:00";
+ * also a space for 'T', fractions, 'Z', +HHMM; no offset = UTC) to ms since
+ * the epoch.  false when malformed.
+ */
+extern bool pgha_parse_iso8601(const char *s, int64_t *epoch_ms);
+
+/*
+ * The config key with "pause" set (pause) or removed (resume), every other
+ * field kept as it is (Patroni's postgresql section among them).  json NULL
+ * or "" starts from {}.  malloc'd, NULL when json is not an object.
+ */
+extern char *pgha_config_set_pause(const char *json, bool pause,
+								   char *errbuf, size_t errlen);
+
 /*
  * The history key: a JSON array of [timeline, lsn, reason, time, leader],
  * one entry per timeline switch, as Patroni writes it.
@@ -153,6 +188,11 @@ typedef struct PghaHistoryEntry
 extern int	pgha_history_decode(const char *json, PghaHistoryEntry *out,
 								int max, char *errbuf, size_t errlen);
 /* the array with one entry appended (json NULL or "" = new array); malloc'd */
+/* the (timeline, lsn) of the last max entries; returns how many (0 on error) */
+extern int	pgha_history_tail(const char *json, int *tl, int64_t *lsn, int max);
+/* where timeline tl ended (its entry's lsn) per the model's history tail */
+extern bool pgha_cluster_timeline_end(const PghaCluster *cl, int tl,
+									  int64_t *lsn);
 extern char *pgha_history_append(const char *json, int timeline, int64_t lsn,
 								 const char *reason, const char *time_iso,
 								 const char *leader);

@@ -24,6 +24,20 @@
  * every replica rewrites its key at once, and a candidate waits (briefly,
  * see peers_wait_over) until the peers' keys are fresh.
  *
+ * Maintenance mode (config "pause"): no automatic failover and no fencing;
+ * only a manual failover naming a member is carried out.
+ *
+ * The failover key (switchover or manual failover, Patroni's format):
+ *	 leader, request due, names us as "leader"  -> switchover: stop writes
+ *												 (the keeper checks the
+ *												 candidate first)
+ *	 in recovery, no leader, names us "member"  -> take the key once we have
+ *												 the old leader's final WAL
+ *												 (status optime), or at once
+ *												 for a manual failover
+ *	 in recovery, no leader, names another      -> defer to it until
+ *												 request_wait_over
+ *
  * A primary also writes "initialize" (its system identifier) when the key
  * is absent or still empty (claimed by a bootstrapping watchdog), and
  * anyone creates "config" from its bootstrap values when that key is
@@ -66,32 +80,17 @@ peer_is_better(const PghaLocalState *local, const PghaMember *m)
 	return strcmp(m->name, local->name) < 0;
 }
 
-static void
-decide_failover(const PghaLocalState *local, const PghaCluster *cl,
-				PghaDecision *out)
+static bool
+names(const char *field, const char *name)
 {
-	int64_t		max_lag = cl->config_valid ? cl->config.maximum_lag_on_failover
-		: 1048576;
+	return field[0] != '\0' && strcmp(field, name) == 0;
+}
 
-	out->refresh_member = true;
-	out->verdict = PGHA_V_NOT_CANDIDATE;
-	if (local->nofailover)
-	{
-		snprintf(out->reason, sizeof(out->reason), "tagged nofailover");
-		return;
-	}
-	if (local->lsn <= 0)
-	{
-		snprintf(out->reason, sizeof(out->reason), "has received no WAL");
-		return;
-	}
-	if (cl->has_optime && max_lag >= 0 && cl->optime - local->lsn > max_lag)
-	{
-		snprintf(out->reason, sizeof(out->reason),
-				 "%" PRId64 " bytes behind the last leader position, more than maximum_lag_on_failover (%" PRId64 ")",
-				 cl->optime - local->lsn, max_lag);
-		return;
-	}
+/* true when the peers' positions say we are the best candidate */
+static bool
+best_among_peers(const PghaLocalState *local, const PghaCluster *cl,
+				 PghaDecision *out)
+{
 	for (int i = 0; i < cl->nmembers; i++)
 	{
 		const PghaMember *m = &cl->members[i];
@@ -106,21 +105,93 @@ decide_failover(const PghaLocalState *local, const PghaCluster *cl,
 			out->verdict = PGHA_V_WAIT_PEERS;
 			snprintf(out->reason, sizeof(out->reason),
 					 "waiting for member \"%s\" to publish its position", m->name);
-			return;
+			return false;
 		}
 		if (peer_is_better(local, m))
 		{
 			snprintf(out->reason, sizeof(out->reason),
 					 "member \"%s\" is a better candidate (at %" PRId64 ", we are at %" PRId64 ")",
 					 m->name, m->xlog_location, local->lsn);
-			return;
+			return false;
 		}
 	}
+	return true;
+}
+
+static void
+take_over(const PghaLocalState *local, PghaDecision *out, const char *why)
+{
 	out->verdict = PGHA_V_CANDIDATE;
 	out->leader_action = PGHA_LEADER_ACQUIRE;
 	out->promote = true;
-	snprintf(out->reason, sizeof(out->reason),
-			 "the best candidate at %" PRId64, local->lsn);
+	snprintf(out->reason, sizeof(out->reason), "%s at %" PRId64, why, local->lsn);
+}
+
+static void
+decide_failover(const PghaLocalState *local, const PghaCluster *cl,
+				PghaDecision *out)
+{
+	int64_t		max_lag = cl->config_valid ? cl->config.maximum_lag_on_failover
+		: 1048576;
+	const PghaFailover *req = cl->has_failover && local->request_due ?
+		&cl->failover : NULL;
+	bool		named = req != NULL && names(req->member, local->name);
+
+	out->refresh_member = true;
+	out->verdict = PGHA_V_NOT_CANDIDATE;
+	if (local->lsn <= 0)
+	{
+		snprintf(out->reason, sizeof(out->reason), "has received no WAL");
+		return;
+	}
+
+	/* a switchover or manual failover naming us */
+	if (named)
+	{
+		bool		switchover = req->leader[0] != '\0';
+
+		if (!switchover || !cl->has_optime || local->lsn > cl->optime ||
+			local->request_wait_over)
+			take_over(local, out, switchover ? "the switchover candidate"
+					  : "the manual failover candidate");
+		else
+		{
+			out->verdict = PGHA_V_WAIT_PEERS;
+			snprintf(out->reason, sizeof(out->reason),
+					 "switchover: waiting for the old leader's final WAL (%" PRId64 ", we are at %" PRId64 ")",
+					 cl->optime, local->lsn);
+		}
+		return;
+	}
+	if (req != NULL && req->member[0] != '\0' && !local->request_wait_over)
+	{
+		snprintf(out->reason, sizeof(out->reason),
+				 "member \"%s\" is taking over (%s)", req->member,
+				 req->leader[0] ? "switchover" : "manual failover");
+		return;
+	}
+
+	if (cl->config.pause)
+	{
+		out->verdict = PGHA_V_PAUSED;
+		snprintf(out->reason, sizeof(out->reason),
+				 "paused: no automatic failover");
+		return;
+	}
+	if (local->nofailover)
+	{
+		snprintf(out->reason, sizeof(out->reason), "tagged nofailover");
+		return;
+	}
+	if (cl->has_optime && max_lag >= 0 && cl->optime - local->lsn > max_lag)
+	{
+		snprintf(out->reason, sizeof(out->reason),
+				 "%" PRId64 " bytes behind the last leader position, more than maximum_lag_on_failover (%" PRId64 ")",
+				 cl->optime - local->lsn, max_lag);
+		return;
+	}
+	if (best_among_peers(local, cl, out))
+		take_over(local, out, "the best candidate");
 }
 
 void
@@ -167,6 +238,21 @@ pgha_decide(const PghaLocalState *local, const PghaCluster *cl,
 		out->verdict = PGHA_V_LEADER;
 		out->leader_action = PGHA_LEADER_HOLD;
 		out->publish_optime = true;
+		if (cl->has_failover && local->request_due &&
+			(cl->failover.leader[0] == '\0' || names(cl->failover.leader, local->name)) &&
+			!names(cl->failover.member, local->name))
+		{
+			out->verdict = PGHA_V_SWITCHOVER;
+			snprintf(out->reason, sizeof(out->reason), "switchover to %s",
+					 cl->failover.member[0] ? cl->failover.member : "the best replica");
+		}
+	}
+	else if (cl->config.pause)
+	{
+		out->verdict = PGHA_V_PAUSED;
+		snprintf(out->reason, sizeof(out->reason),
+				 "paused: member \"%s\" holds the leader key, this primary is not fenced",
+				 cl->leader);
 	}
 	else
 	{
@@ -195,6 +281,10 @@ pgha_verdict_text(PghaVerdict v)
 			return "no leader";
 		case PGHA_V_FENCE:
 			return "fencing";
+		case PGHA_V_SWITCHOVER:
+			return "switching over";
+		case PGHA_V_PAUSED:
+			return "paused";
 		case PGHA_V_FOREIGN_CLUSTER:
 			return "system identifier differs from the cluster's";
 	}

@@ -36,6 +36,14 @@ typedef struct PghaLocalState
 	 */
 	int64_t		fresh_after_revision;
 	bool		peers_wait_over;
+
+	/*
+	 * The failover key: its scheduled time has come (or it has none), and,
+	 * for the others than the named candidate, the time they defer to it
+	 * is over (the candidate did not take the key).
+	 */
+	bool		request_due;
+	bool		request_wait_over;
 } PghaLocalState;
 
 typedef enum PghaLeaderAction
@@ -54,6 +62,8 @@ typedef enum PghaVerdict
 	PGHA_V_WAIT_PEERS,			/* nobody leads; waiting for peers' positions */
 	PGHA_V_NOT_CANDIDATE,		/* nobody leads; another member is better */
 	PGHA_V_FENCE,				/* primary, another member holds the key */
+	PGHA_V_SWITCHOVER,			/* leader, a switchover away from it is due */
+	PGHA_V_PAUSED,				/* maintenance mode: no failover, no fencing */
 	PGHA_V_FOREIGN_CLUSTER		/* initialize names another system */
 } PghaVerdict;
 

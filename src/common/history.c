@@ -138,3 +138,35 @@ pgha_history_decode(const char *json, PghaHistoryEntry *out, int max,
 	json_decref(root);
 	return n;
 }
+
+int
+pgha_history_tail(const char *json, int *tl, int64_t *lsn, int max)
+{
+	json_t	   *root;
+	size_t		n;
+	size_t		first;
+	int			count = 0;
+	int			last;
+	char		err[PGHA_ERR_LEN];
+
+	if (max <= 0 || !pgha_history_last_timeline(json, &last, err, sizeof(err)) ||
+		json == NULL || json[0] == '\0')
+		return 0;
+	root = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+	if (root == NULL)
+		return 0;
+	n = json_array_size(root);
+	first = n > (size_t) max ? n - (size_t) max : 0;
+	for (size_t i = first; i < n; i++)
+	{
+		json_t	   *entry = json_array_get(root, i);
+		json_t	   *l = json_array_get(entry, 1);
+
+		tl[count] = (int) json_integer_value(json_array_get(entry, 0));
+		lsn[count] = json_is_integer(l) && json_integer_value(l) >= 0 ?
+			(int64_t) json_integer_value(l) : -1;
+		count++;
+	}
+	json_decref(root);
+	return count;
+}

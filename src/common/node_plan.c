@@ -392,6 +392,7 @@ pgha_node_plan(const PghaLocalNode *node, const PghaCluster *cl,
 	int			port;
 	const PghaMember *m;
 	int			our_tli;
+	int64_t		switch_lsn;
 
 	memset(out, 0, sizeof(*out));
 	if (cd == NULL)
@@ -412,6 +413,18 @@ pgha_node_plan(const PghaLocalNode *node, const PghaCluster *cl,
 	{
 		plan_set(out, PGHA_PLAN_START_REPLICA, NULL, 0);
 		plan_reason(out, "no leader: starting as a standby without upstream; the keeper contends for the leader key");
+		return;
+	}
+	if (strcmp(cl->leader, node->name) == 0 &&
+		(node->fenced || cd->state == PGHA_DB_SHUT_DOWN))
+	{
+		/*
+		 * Stopped on purpose (a switchover, a fence, a clean stop) while still
+		 * named leader: hand over now instead of after the lease expires.
+		 */
+		plan_set(out, PGHA_PLAN_RELEASE, NULL, 0);
+		plan_reason(out, "this node still holds the leader key but postgres was stopped (%s%s): publishing its final position and releasing the key",
+					pgha_db_state_text(cd->state), node->fenced ? ", fenced" : "");
 		return;
 	}
 	if (strcmp(cl->leader, node->name) == 0)
@@ -456,6 +469,21 @@ pgha_node_plan(const PghaLocalNode *node, const PghaCluster *cl,
 		plan_reason(out, "this node was a primary on timeline %d and the leader \"%s\" is on timeline %d, not a newer one: waiting for its promotion",
 					our_tli, cl->leader, m->timeline);
 	}
+	else if (cd->state == PGHA_DB_SHUT_DOWN &&
+			 pgha_cluster_timeline_end(cl, our_tli, &switch_lsn) &&
+			 switch_lsn > (int64_t) cd->checkpoint_lsn)
+	{
+		/*
+		 * A clean shutdown whose checkpoint the new timeline contains: the new
+		 * leader replayed past it, so nothing diverged (a switchover).
+		 */
+		plan_set(out, PGHA_PLAN_START_REPLICA, host, port);
+		plan_reason(out, "this node was a primary on timeline %d, shut down cleanly at %X/%X, and timeline %d of the leader \"%s\" forked after it (at %X/%X): following it without pg_rewind",
+					our_tli, (unsigned int) (cd->checkpoint_lsn >> 32),
+					(unsigned int) cd->checkpoint_lsn, our_tli + 1, cl->leader,
+					(unsigned int) ((uint64_t) switch_lsn >> 32),
+					(unsigned int) switch_lsn);
+	}
 	else if (!cd->wal_log_hints && cd->checksum_version == 0)
 	{
 		plan_set(out, PGHA_PLAN_CLONE, host, port);
@@ -493,6 +521,9 @@ pgha_node_plan_line(const PghaNodePlan *plan, char *buf, size_t buflen)
 			else
 				snprintf(buf, buflen, hostport, "start-replica", plan->host,
 						 plan->port);
+			break;
+		case PGHA_PLAN_RELEASE:
+			snprintf(buf, buflen, "release");
 			break;
 		case PGHA_PLAN_WAIT:
 			snprintf(buf, buflen, "wait %s", plan->reason);

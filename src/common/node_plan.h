@@ -75,6 +75,7 @@ typedef enum PghaPlanAction
 	PGHA_PLAN_CLONE,			/* pg_basebackup from host:port, start */
 	PGHA_PLAN_START_REPLICA,	/* start as a standby of host:port (or none) */
 	PGHA_PLAN_REWIND,			/* pg_rewind from host:port, start as standby */
+	PGHA_PLAN_RELEASE,			/* publish the final position, release the key */
 	PGHA_PLAN_WAIT				/* do nothing now; reason says why */
 } PghaPlanAction;
 
@@ -98,7 +99,7 @@ extern void pgha_node_plan(const PghaLocalNode *node, const PghaCluster *cl,
 /*
  * The line pghactl node-plan prints: "initdb", "clone HOST PORT",
  * "start-replica HOST PORT", "start-replica - -", "rewind HOST PORT",
- * "wait REASON".
+ * "release", "wait REASON".
  */
 extern void pgha_node_plan_line(const PghaNodePlan *plan, char *buf,
 								size_t buflen);

@@ -36,6 +36,7 @@ int			pgha_loop_wait = 10;
 int			pgha_retry_timeout = 10;
 char	   *pgha_replication_user = NULL;
 int			pgha_member_slot_retention = 600;
+int			pgha_switchover_timeout = 60;
 
 typedef bool (*pgha_validator) (const char *s, char *errbuf, size_t errlen);
 
@@ -161,6 +162,11 @@ pgha_define_gucs(void)
 							"How long the leader keeps the replication slot of a member that left etcd.",
 							NULL, &pgha_member_slot_retention, 600, 0, 7 * 24 * 3600,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgha.switchover_timeout",
+							"How long pgha_switchover() and pgha_failover() wait for the new leader.",
+							NULL, &pgha_switchover_timeout, 60, 1, 3600,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgha");
 }

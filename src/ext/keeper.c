@@ -264,8 +264,12 @@ keeper_wait(Keeper *k, int64 cycle_start_ms)
 		due = Min(due, cycle_start_ms + 100);
 	k->quick_recheck = false;
 	/* a primary wakes up at its fencing deadline, whatever else happens */
-	if (k->fence_deadline_ms > 0 && !k->fenced && !RecoveryInProgress())
+	if (k->fence_deadline_ms > 0 && !k->fenced && !k->paused &&
+		!RecoveryInProgress())
 		due = Min(due, k->fence_deadline_ms);
+	/* and a scheduled switchover at its time */
+	if (k->request_due_ms > 0)
+		due = Min(due, k->request_due_ms);
 
 	for (;;)
 	{
@@ -363,6 +367,8 @@ pgha_keeper_main(Datum arg)
 			CycleResult res;
 
 			keeper_run_cycle(&k, &res);
+			if (!res.etcd_ok)
+				keeper_fail_request(&res.err);
 			keeper_report_cycle(&k, &res);
 			keeper_write_heartbeat(&k, res.role == PGHA_ROLE_PRIMARY,
 								   res.etcd_ok ? pgha_verdict_text(res.verdict)
@@ -371,7 +377,14 @@ pgha_keeper_main(Datum arg)
 				keeper_ensure_watch(&k, res.cluster->revision);
 		}
 		else
+		{
+			PghaRequest req;
+
 			keeper_report_idle(&k);
+			if (keeper_pending_request(&req))
+				keeper_finish_request(req.id, false,
+									  psprintf("the keeper is idle: %s", k.cfg.problem));
+		}
 		MemoryContextSwitchTo(old);
 
 		if (ShutdownRequestPending)

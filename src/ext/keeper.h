@@ -15,6 +15,7 @@
 
 #include "decide.h"
 #include "etcd_client.h"
+#include "node_files.h"
 
 /* settings as the keeper uses them, rebuilt at start and on SIGHUP */
 typedef struct KeeperConfig
@@ -46,12 +47,16 @@ typedef struct Keeper
 	bool		quick_recheck;	/* run the next cycle soon (failover wait) */
 	int64		last_leader_seen_rev;	/* revision of the last read with a leader */
 	int64		no_leader_since_ms; /* 0 while a leader exists */
+	bool		paused;			/* maintenance mode: never fence */
+	int64		request_due_ms; /* a scheduled switchover is due then; 0 = none */
 } Keeper;
 
 /* stop writes this long before the lease can expire in etcd */
 #define KEEPER_FENCE_MARGIN_MS(ttl_s) Min(1000, (ttl_s) * 250)
 /* how long a failover candidate waits for its peers' fresh positions */
 #define KEEPER_PEER_WAIT_MS 1000
+/* how long the others defer to a member named by a switchover or failover */
+#define KEEPER_REQUEST_WAIT_MS 5000
 
 /* what one cycle saw, for the report */
 typedef struct CycleResult
@@ -76,6 +81,14 @@ extern void keeper_promote(Keeper *k);
 extern void keeper_follow(const PghaCluster *cl);
 extern void keeper_write_heartbeat(const Keeper *k, bool primary, const char *state);
 extern void keeper_sync_slots(const PghaCluster *cl);
+
+/* keeper_requests.c */
+extern bool keeper_pending_request(PghaRequest *out);
+extern void keeper_finish_request(uint64 id, bool ok, const char *message);
+extern void keeper_serve_request(Keeper *k, CycleResult *res);
+extern void keeper_fail_request(const EtcdError *err);
+extern void keeper_clear_failover_key(Keeper *k, CycleResult *res);
+extern bool keeper_request_due(const PghaCluster *cl, int64 *due_ms);
 extern void keeper_apply_shared_config(Keeper *k, const PghaCluster *cl);
 
 extern void keeper_report_idle(const Keeper *k);

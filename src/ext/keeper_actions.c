@@ -38,7 +38,7 @@ keeper_write_heartbeat(const Keeper *k, bool primary, const char *state)
 	memset(&hb, 0, sizeof(hb));
 	hb.written_ms = pgha_realtime_ms();
 	hb.primary = primary;
-	if (primary && k->fence_deadline_ms > 0)
+	if (primary && k->fence_deadline_ms > 0 && !k->paused)
 		hb.fence_deadline_ms = Max(hb.written_ms + (k->fence_deadline_ms - now), 1);
 	strlcpy(hb.state, state, sizeof(hb.state));
 	if (!pgha_heartbeat_write(DataDir, &hb, err, sizeof(err)))
@@ -72,7 +72,7 @@ fence(Keeper *k, const char *reason)
 void
 keeper_check_fence(Keeper *k, const char *why)
 {
-	if (k->fenced || RecoveryInProgress() || k->fence_deadline_ms == 0)
+	if (k->fenced || k->paused || RecoveryInProgress() || k->fence_deadline_ms == 0)
 		return;
 	if (etcd_now_ms() >= k->fence_deadline_ms)
 		fence(k, why);

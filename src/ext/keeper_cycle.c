@@ -27,6 +27,7 @@
 #include "replication/walreceiver.h"
 
 #include "settings.h"
+#include "switchover.h"
 
 static void
 read_local_state(CycleResult *res, uint64 *sysid)
@@ -444,6 +445,33 @@ track_leader(Keeper *k, const PghaCluster *cl)
 		k->no_leader_since_ms = etcd_now_ms();
 }
 
+/*
+ * The leader hands over: check the candidate once more (the cluster may
+ * have changed since the request was written), then stop writes as a
+ * fence does.  The watchdog publishes the final WAL position (the
+ * shutdown checkpoint) and releases the leader key once postgres is down;
+ * the candidate takes the key when it has received that position.
+ */
+static void
+switch_over(Keeper *k, CycleResult *res)
+{
+	PghaSwitchoverCheck check;
+	const PghaFailover *f = &res->cluster->failover;
+
+	pgha_switchover_check(res->cluster, f->member, false, false, &check);
+	if (check.error != PGHA_SW_OK)
+	{
+		ereport(WARNING,
+				(errmsg("pgha: refusing the switchover to \"%s\": %s",
+						f->member[0] ? f->member : "the best replica", check.message),
+				 errdetail("%s", check.detail)));
+		keeper_clear_failover_key(k, res);
+		res->verdict = PGHA_V_LEADER;
+		return;
+	}
+	keeper_fence_now(k, psprintf("switchover to %s", check.chosen));
+}
+
 /* carry out the decision; false on an etcd error */
 static bool
 act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
@@ -457,6 +485,10 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 		case PGHA_V_FENCE:
 			keeper_fence_now(k, d->reason);
 			return publish_member(k, res, false);
+		case PGHA_V_PAUSED:
+			return write_bootstrap_keys(k, res, d, sysid) &&
+				publish_member(k, res, d->refresh_member);
+		case PGHA_V_SWITCHOVER:
 		case PGHA_V_LEADER:
 			if (!write_bootstrap_keys(k, res, d, sysid) ||
 				!leader_action(k, res, d->leader_action, &won))
@@ -468,11 +500,20 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 											 res->cluster->leader));
 				return publish_member(k, res, false);
 			}
-			if (!publish_member(k, res, false) || !publish_optime(k, res) ||
-				!record_history(k, res))
+			/*
+			 * history before the member key: a rejoining old leader that sees
+			 * our new timeline finds where its own ended (node_plan.c)
+			 */
+			if (!record_history(k, res) || !publish_member(k, res, false) ||
+				!publish_optime(k, res))
 				return false;
 			keeper_sync_slots(res->cluster);
-			return true;
+			if (d->verdict == PGHA_V_SWITCHOVER)
+				switch_over(k, res);
+			else if (res->cluster->has_failover &&
+					 strcmp(res->cluster->failover.member, pgha_node_name) == 0)
+				keeper_clear_failover_key(k, res);	/* we took over: done */
+			return res->etcd_ok;
 		case PGHA_V_PROMOTING:
 		case PGHA_V_CANDIDATE:
 			if (!write_bootstrap_keys(k, res, d, sysid) ||
@@ -536,6 +577,10 @@ keeper_run_cycle(Keeper *k, CycleResult *res)
 		goto done;
 	keeper_apply_shared_config(k, res->cluster);
 	track_leader(k, res->cluster);
+	k->paused = res->cluster->config.pause;
+	keeper_serve_request(k, res);
+	if (!res->etcd_ok)
+		goto done;
 
 	memset(&local, 0, sizeof(local));
 	local.name = pgha_node_name;
@@ -547,6 +592,9 @@ keeper_run_cycle(Keeper *k, CycleResult *res)
 	local.fresh_after_revision = k->last_leader_seen_rev;
 	local.peers_wait_over = k->no_leader_since_ms != 0 &&
 		etcd_now_ms() - k->no_leader_since_ms >= KEEPER_PEER_WAIT_MS;
+	local.request_due = keeper_request_due(res->cluster, &k->request_due_ms);
+	local.request_wait_over = k->no_leader_since_ms != 0 &&
+		etcd_now_ms() - k->no_leader_since_ms >= KEEPER_REQUEST_WAIT_MS;
 	pgha_decide(&local, res->cluster, &d);
 	res->verdict = d.verdict;
 	strlcpy(res->reason, d.reason, sizeof(res->reason));

@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "access/xlogdefs.h"
+#include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
@@ -39,6 +40,7 @@ extern int	pgha_loop_wait;
 extern int	pgha_retry_timeout;
 extern char *pgha_replication_user;
 extern int	pgha_member_slot_retention;
+extern int	pgha_switchover_timeout;
 
 extern void pgha_define_gucs(void);
 
@@ -49,6 +51,35 @@ typedef enum PghaRole
 	PGHA_ROLE_PRIMARY,
 	PGHA_ROLE_REPLICA
 } PghaRole;
+
+/*
+ * A request from a SQL function to the keeper, the only process that
+ * writes etcd.  One at a time: the function fills it, sets the keeper's
+ * latch and sleeps on the condition variable until the outcome with its id
+ * appears.
+ */
+typedef enum PghaRequestKind
+{
+	PGHA_REQ_NONE = 0,
+	PGHA_REQ_WRITE_FAILOVER,	/* write the failover key (switchover/failover) */
+	PGHA_REQ_CANCEL_FAILOVER,	/* reset a pending request to {} */
+	PGHA_REQ_PAUSE,
+	PGHA_REQ_RESUME
+} PghaRequestKind;
+
+typedef struct PghaRequest
+{
+	uint64		id;
+	PghaRequestKind kind;
+	PghaFailover failover;		/* PGHA_REQ_WRITE_FAILOVER */
+} PghaRequest;
+
+typedef struct PghaOutcome
+{
+	uint64		id;				/* of the request it answers */
+	bool		ok;
+	char		message[PGHA_ERR_LEN];
+} PghaOutcome;
 
 #define PGHA_STATE_LEN 64
 #define PGHA_HISTORY_MAX 65536	/* bytes of the history key kept for SQL */
@@ -81,6 +112,11 @@ typedef struct PghaShared
 	bool		has_cluster;	/* cluster below is from a successful read */
 	PghaCluster cluster;
 	char		history_json[PGHA_HISTORY_MAX]; /* "" when absent or too long */
+
+	uint64		last_request_id;
+	PghaRequest request;		/* kind NONE when there is none */
+	PghaOutcome outcome;
+	ConditionVariable outcome_cv;
 } PghaShared;
 
 extern PghaShared *pgha_shared;

@@ -63,6 +63,7 @@ pgha_shmem_attach(void)
 		pgha_shared->lock = &(GetNamedLWLockTranche("pgha"))->lock;
 		pgha_shared->lag_bytes = -1;
 		strlcpy(pgha_shared->state, "not started", PGHA_STATE_LEN);
+		ConditionVariableInit(&pgha_shared->outcome_cv);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }

@@ -16,7 +16,10 @@
 #include "pghactl.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "node_plan.h"
 
 /*
  * Delete prefix+name if its value equals expected.  *deleted says whether
@@ -56,6 +59,70 @@ guarded_delete(const PghactlSettings *st, const char *name,
 	return PGHACTL_EXIT_OK;
 }
 
+/*
+ * Before releasing: publish the stopped leader's last WAL position (its
+ * shutdown checkpoint) as the status optime, so that a switchover
+ * candidate knows what it must have received.  Only while the leader key
+ * still names us: another leader's optime is not ours to overwrite.
+ */
+static int
+publish_final_position(const PghactlSettings *st, const PghactlArgs *args,
+					   const char *me)
+{
+	PghaControlData cd;
+	char		errbuf[512];
+	char		prefix[PGHACTL_PREFIX_LEN];
+	char		key[PGHACTL_PREFIX_LEN + 16];
+	EtcdClient *client;
+	EtcdKVList	kvs;
+	EtcdError	err;
+	char	   *json;
+	bool		ours;
+	int			rc;
+
+	if (!pghactl_read_controldata(args, &cd, errbuf, sizeof(errbuf)))
+	{
+		fprintf(stderr, "pghactl: %s\n", errbuf);
+		return PGHACTL_EXIT_USAGE;
+	}
+	if ((rc = pghactl_prefix(st, prefix, sizeof(prefix))) != PGHACTL_EXIT_OK)
+		return rc;
+	client = pghactl_client(st, &rc);
+	if (client == NULL)
+		return rc;
+	snprintf(key, sizeof(key), "%sleader", prefix);
+	if (etcd_get(client, key, &kvs, &err) != ETCD_OK)
+	{
+		etcd_client_free(client);
+		return pghactl_report_etcd(st, &err);
+	}
+	ours = kvs.count > 0 && strcmp(kvs.kvs[0].value, me) == 0;
+	etcd_kvlist_free(&kvs);
+	if (ours)
+	{
+		json = pgha_status_to_json((int64_t) cd.checkpoint_lsn);
+		snprintf(key, sizeof(key), "%sstatus", prefix);
+		if (json == NULL)
+		{
+			etcd_client_free(client);
+			fprintf(stderr, "pghactl: out of memory\n");
+			return PGHACTL_EXIT_ETCD;
+		}
+		if (etcd_put(client, key, json, 0, &err) != ETCD_OK)
+		{
+			free(json);
+			etcd_client_free(client);
+			return pghactl_report_etcd(st, &err);
+		}
+		printf("published the final WAL position %X/%X (%s)\n",
+			   (unsigned int) (cd.checkpoint_lsn >> 32),
+			   (unsigned int) cd.checkpoint_lsn, pgha_db_state_text(cd.state));
+		free(json);
+	}
+	etcd_client_free(client);
+	return PGHACTL_EXIT_OK;
+}
+
 int
 pghactl_cmd_leader_release(const PghactlSettings *st, const PghactlArgs *args)
 {
@@ -66,6 +133,9 @@ pghactl_cmd_leader_release(const PghactlSettings *st, const PghactlArgs *args)
 	bool		present;
 	int			rc;
 
+	if (args->pgdata != NULL &&
+		(rc = publish_final_position(st, args, me)) != PGHACTL_EXIT_OK)
+		return rc;
 	rc = guarded_delete(st, "leader", me, &deleted, &present, holder,
 						sizeof(holder), key, sizeof(key));
 	if (rc != PGHACTL_EXIT_OK)

@@ -261,15 +261,31 @@ claim_initialize(const PghactlSettings *st, EtcdClient *client,
 	return PGHACTL_EXIT_OK;
 }
 
+/* pg_controldata of args->pgdata, parsed */
+bool
+pghactl_read_controldata(const PghactlArgs *args, PghaControlData *cd,
+						 char *errbuf, size_t errlen)
+{
+	char		bindir[PATH_MAX];
+	char	   *text;
+	bool		ok;
+
+	find_bindir(args, bindir, sizeof(bindir));
+	text = run_controldata(bindir, args->pgdata, errbuf, errlen);
+	if (text == NULL)
+		return false;
+	ok = pgha_parse_controldata(text, cd, errbuf, errlen);
+	free(text);
+	return ok;
+}
+
 int
 pghactl_cmd_node_plan(const PghactlSettings *st, const PghactlArgs *args)
 {
 	const char *me = pghactl_conf_get(st, PS_NODE_NAME);
 	char		errbuf[512];
-	char		bindir[PATH_MAX];
 	char		prefix[PGHACTL_PREFIX_LEN];
 	DirKind		kind;
-	char	   *text = NULL;
 	PghaControlData cd;
 	PghaLocalNode node;
 	PghaCluster *cl;
@@ -293,16 +309,8 @@ pghactl_cmd_node_plan(const PghactlSettings *st, const PghactlArgs *args)
 	node.name = me;
 	if (kind == DIR_CLUSTER)
 	{
-		find_bindir(args, bindir, sizeof(bindir));
-		text = run_controldata(bindir, args->pgdata, errbuf, sizeof(errbuf));
-		if (text == NULL)
+		if (!pghactl_read_controldata(args, &cd, errbuf, sizeof(errbuf)))
 			return print_wait("cannot read the control file: %s%s", errbuf, "");
-		if (!pgha_parse_controldata(text, &cd, errbuf, sizeof(errbuf)))
-		{
-			free(text);
-			return print_wait("cannot read the control file: %s%s", errbuf, "");
-		}
-		free(text);
 		node.cd = &cd;
 		node.fenced = file_exists(args->pgdata, PGHA_FENCED_FILE);
 		node.backup_label = file_exists(args->pgdata, "backup_label");

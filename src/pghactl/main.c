@@ -29,6 +29,7 @@
 #define CMD_PGDATA		(1 << 2)	/* -D, required */
 #define CMD_UPSTREAM	(1 << 3)	/* --upstream or --no-upstream, required */
 #define CMD_BINDIR		(1 << 4)	/* --bindir, optional */
+#define CMD_PGDATA_OPT	(1 << 5)	/* -D, optional */
 
 typedef struct Command
 {
@@ -100,11 +101,15 @@ static const Command commands[] = {
 		"derived from it, as the keeper derives it), replication_user\n"
 		"(pgha.replication_user, default postgres), scope, connect_address.\n"
 		"Needs pgha.node_name; reads no etcd.\n"},
-	{"leader-release", pghactl_cmd_leader_release, CMD_ETCD | CMD_NODE, "",
+	{"leader-release", pghactl_cmd_leader_release,
+		CMD_ETCD | CMD_NODE | CMD_PGDATA_OPT | CMD_BINDIR, " [-D PGDATA]",
 		"delete the leader key if it names this node",
 		"Delete the leader key in one transaction guarded by value ==\n"
 		"pgha.node_name, so that a replica takes over at once instead of waiting\n"
 		"for the lease to expire.  Only for a node whose postgres is stopped.\n"
+		"With -D, first publish the node's final WAL position (the latest\n"
+		"checkpoint, from pg_controldata) as the status key's optime: a\n"
+		"switchover candidate takes over only once it has received it.\n"
 		"Exit status 0 when released, 5 when the key is absent or names another\n"
 		"member (it says which), 1 on an etcd error.\n"},
 	{"initialize-cancel", pghactl_cmd_initialize_cancel, CMD_ETCD, "",
@@ -229,7 +234,7 @@ check_command_options(const Command *cmd, const PghactlArgs *args)
 {
 	const char *wrong = NULL;
 
-	if (args->pgdata && !(cmd->flags & CMD_PGDATA))
+	if (args->pgdata && !(cmd->flags & (CMD_PGDATA | CMD_PGDATA_OPT)))
 		wrong = "-D";
 	else if ((args->upstream || args->no_upstream) && !(cmd->flags & CMD_UPSTREAM))
 		wrong = args->upstream ? "--upstream" : "--no-upstream";

@@ -25,6 +25,10 @@
 #define PGHACTL_EXIT_FENCE		4	/* heartbeat-check: past the fencing deadline */
 #define PGHACTL_EXIT_NOT_OURS	5	/* leader-release, initialize-cancel: the key
 									 * is absent or not ours */
+#define PGHACTL_EXIT_REFUSED	6	/* the cluster's state, a check or a
+									 * concurrent change refused the request */
+#define PGHACTL_EXIT_TIMEOUT	7	/* no outcome within --timeout */
+#define PGHACTL_EXIT_ABORTED	8	/* not confirmed */
 
 /* etcd timeouts: an operator's tool should answer quickly or say why */
 #define PGHACTL_CONNECT_TIMEOUT_MS	1000
@@ -35,6 +39,17 @@
 /* where the watchdog's commands find PostgreSQL's programs by default */
 #define PGHACTL_DEFAULT_BINDIR	"/usr/lib/postgresql/15/bin"
 
+/* how long switchover and failover wait for the new leader by default */
+#define PGHACTL_DEFAULT_WAIT_S	60
+#define PGHACTL_MAX_WAIT_S		86400
+
+/* one --set PATH=VALUE or --pg NAME=VALUE of edit-config */
+typedef struct PghactlEdit
+{
+	const char *assignment;
+	bool		pg;				/* --pg: below postgresql.parameters */
+} PghactlEdit;
+
 /* the options some commands take besides the settings */
 typedef struct PghactlArgs
 {
@@ -42,6 +57,17 @@ typedef struct PghactlArgs
 	const char *upstream;		/* --upstream HOST:PORT */
 	bool		no_upstream;	/* --no-upstream */
 	const char *bindir;			/* --bindir */
+	const char *leader;			/* --leader (switchover) */
+	const char *candidate;		/* --candidate */
+	const char *scheduled;		/* --scheduled TIME or "now" */
+	bool		cancel;			/* --cancel (switchover) */
+	bool		force;			/* --force */
+	int			timeout;		/* --timeout seconds; 0 = the default */
+	PghactlEdit *edits;			/* --set and --pg, in command-line order */
+	int			nedits;
+	const char *replace;		/* --replace FILE ("-": stdin) */
+	bool		dry_run;		/* --dry-run */
+	const char *confirm;		/* --confirm SCOPE (remove) */
 } PghactlArgs;
 
 /*
@@ -49,6 +75,12 @@ typedef struct PghactlArgs
  * prefix.  On failure prints the reason on stderr and returns the exit
  * status; an empty cluster is PGHACTL_EXIT_NOT_FOUND.
  */
+/* pg_controldata of args->pgdata (its --bindir or the usual place), parsed */
+struct PghaControlData;
+extern bool pghactl_read_controldata(const PghactlArgs *args,
+									 struct PghaControlData *cd,
+									 char *errbuf, size_t errlen);
+
 extern int	pghactl_fetch_cluster(const PghactlSettings *st, EtcdKVList *kvs,
 								  char *prefix, size_t prefixlen);
 
@@ -64,6 +96,49 @@ extern int	pghactl_report_etcd(const PghactlSettings *st, const EtcdError *err);
 
 extern int	pghactl_cmd_list(const PghactlSettings *st);
 extern int	pghactl_cmd_show_config(const PghactlSettings *st);
+
+/* the operator's requests (cmd_pause.c, cmd_switchover.c, ...) */
+extern int	pghactl_cmd_pause(const PghactlSettings *st, const PghactlArgs *args);
+extern int	pghactl_cmd_resume(const PghactlSettings *st, const PghactlArgs *args);
+extern int	pghactl_cmd_switchover(const PghactlSettings *st,
+								   const PghactlArgs *args);
+extern int	pghactl_cmd_failover(const PghactlSettings *st,
+								 const PghactlArgs *args);
+extern int	pghactl_cmd_history(const PghactlSettings *st,
+								const PghactlArgs *args);
+extern int	pghactl_cmd_remove(const PghactlSettings *st, const PghactlArgs *args);
+extern int	pghactl_cmd_edit_config(const PghactlSettings *st,
+									const PghactlArgs *args);
+
+/*
+ * Shared by those commands (ops.c).  pghactl_read_cluster reads every key
+ * under prefix with the caller's client into *kvs (freed by the caller,
+ * also on failure) and, when cl is not NULL, the model; like
+ * pghactl_fetch_cluster it prints why it failed and returns the status.
+ */
+extern int	pghactl_read_cluster(const PghactlSettings *st, EtcdClient *client,
+								 const char *prefix, EtcdKVList *kvs,
+								 PghaCluster *cl);
+/* stdin is a terminal, so that an operator can be asked */
+extern bool pghactl_interactive(void);
+/* click.confirm's "QUESTION [y/N]: "; false on no, EOF or an empty answer */
+extern bool pghactl_confirm(const char *question);
+/* click.prompt's "QUESTION: "; the line without its newline; false on EOF */
+extern bool pghactl_prompt(const char *question, char *answer, size_t len);
+/* patronictl's timestamp(): local "YYYY-MM-DD HH:MM:SS.fffff" */
+extern void pghactl_timestamp(char *buf, size_t len);
+/* "pghactl: WHAT: MESSAGE" with DETAIL and HINT lines, on stderr */
+extern void pghactl_refuse(const char *what, const char *message,
+						   const char *detail, const char *hint);
+/*
+ * Wait (polling every 100 ms, at most timeout_s) until the leader key
+ * names a member other than old_leader, and say what happened; see
+ * pgha_request_outcome().  action is "switchover" or "failover".
+ */
+extern int	pghactl_wait_new_leader(const PghactlSettings *st,
+									EtcdClient *client, const char *prefix,
+									const char *action, const char *old_leader,
+									const char *candidate, int timeout_s);
 
 /* the watchdog's commands (cmd_node.c, cmd_keys.c, cmd_heartbeat.c) */
 extern int	pghactl_cmd_node_plan(const PghactlSettings *st,

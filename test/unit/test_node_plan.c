@@ -467,8 +467,37 @@ test_own_leader_key_restarts_as_standby(void **state)
 	plan_is(PGHA_PLAN_START_REPLICA, "start-replica - -");
 	assert_non_null(strstr(plan.reason, "promotes"));
 
+	/* stopped on purpose while named leader: hand the key over at once */
 	node.fenced = true;
-	plan_is(PGHA_PLAN_START_REPLICA, "start-replica - -");
+	plan_is(PGHA_PLAN_RELEASE, "release");
+	assert_non_null(strstr(plan.reason, "fenced"));
+	node.fenced = false;
+	load(cd_primary_shutdown);
+	plan_is(PGHA_PLAN_RELEASE, "release");
+}
+
+static void
+test_switchover_rejoins_without_rewind(void **state)
+{
+	set_initialize(SYSID);
+	set_leader("n2", 2);
+	load(cd_primary_shutdown);	/* shut down cleanly, checkpoint 0/3027C48 */
+
+	/* timeline 1 ended after our shutdown checkpoint: nothing diverged */
+	cl.nhistory_tail = 1;
+	cl.history_tail_tl[0] = 1;
+	cl.history_tail_lsn[0] = 0x3027CC0;
+	plan_is(PGHA_PLAN_START_REPLICA, "start-replica 127.0.0.1 25752");
+	assert_non_null(strstr(plan.reason, "without pg_rewind"));
+
+	/* it ended before: our checkpoint is not on the new timeline */
+	cl.history_tail_lsn[0] = 0x3027C48;
+	plan_is(PGHA_PLAN_REWIND, "rewind 127.0.0.1 25752");
+
+	/* a crashed primary always rewinds */
+	cl.history_tail_lsn[0] = 0x4000000;
+	load(cd_primary_crashed);
+	plan_is(PGHA_PLAN_REWIND, "rewind 127.0.0.1 25752");
 }
 
 static void
@@ -815,6 +844,7 @@ main(void)
 		cmocka_unit_test_setup(test_standby_follows_the_leader, setup),
 		cmocka_unit_test_setup(test_fresh_clone_is_a_standby, setup),
 		cmocka_unit_test_setup(test_former_primary_rewinds_from_newer_timeline, setup),
+		cmocka_unit_test_setup(test_switchover_rejoins_without_rewind, setup),
 		cmocka_unit_test_setup(test_former_primary_states, setup),
 		cmocka_unit_test_setup(test_former_primary_waits_for_promotion, setup),
 		cmocka_unit_test_setup(test_former_primary_leader_timeline_unknown, setup),

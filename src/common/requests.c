@@ -1,0 +1,192 @@
+/*-------------------------------------------------------------------------
+ *
+ * requests.c
+ *	  The keys through which operators ask for things, in Patroni's format:
+ *	  "failover" (a switchover or manual failover request) and the "pause"
+ *	  flag of "config".  Written by pgha's SQL functions (through the
+ *	  keeper), by pghactl and by patronictl alike; every keeper acts on them
+ *	  whoever wrote them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "cluster.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "pgha_json.h"
+
+static bool
+copy_field(json_t *root, const char *name, char *dst, size_t len,
+		   char *errbuf, size_t errlen)
+{
+	json_t	   *v = json_object_get(root, name);
+
+	dst[0] = '\0';
+	if (v == NULL || json_is_null(v))
+		return true;
+	if (!json_is_string(v) || json_string_length(v) >= len ||
+		strlen(json_string_value(v)) != json_string_length(v))
+	{
+		snprintf(errbuf, errlen, "\"%s\" must be a string of at most %zu bytes",
+				 name, len - 1);
+		return false;
+	}
+	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+	return true;
+}
+
+bool
+pgha_failover_from_json(const char *json, PghaFailover *f, char *errbuf,
+						size_t errlen)
+{
+	json_error_t jerr;
+	json_t	   *root;
+	bool		ok;
+
+	memset(f, 0, sizeof(*f));
+	if (json == NULL || json[0] == '\0')
+		return true;			/* Patroni leaves "" behind too */
+	root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL || !json_is_object(root))
+	{
+		snprintf(errbuf, errlen, root ? "not a JSON object" : "invalid JSON: %s",
+				 jerr.text);
+		json_decref(root);
+		return false;
+	}
+	ok = copy_field(root, "leader", f->leader, sizeof(f->leader), errbuf, errlen) &&
+		copy_field(root, "member", f->member, sizeof(f->member), errbuf, errlen) &&
+		copy_field(root, "scheduled_at", f->scheduled_at, sizeof(f->scheduled_at),
+				   errbuf, errlen);
+	json_decref(root);
+	if (!ok)
+		memset(f, 0, sizeof(*f));
+	return ok;
+}
+
+bool
+pgha_failover_empty(const PghaFailover *f)
+{
+	return f->leader[0] == '\0' && f->member[0] == '\0';
+}
+
+char *
+pgha_failover_to_json(const PghaFailover *f)
+{
+	json_t	   *root = pgha_json_object();
+	char	   *out;
+
+	if (root == NULL)
+		return NULL;
+	if ((f->leader[0] && json_object_set_new(root, "leader", json_string(f->leader)) != 0) ||
+		(f->member[0] && json_object_set_new(root, "member", json_string(f->member)) != 0) ||
+		(f->scheduled_at[0] &&
+		 json_object_set_new(root, "scheduled_at", json_string(f->scheduled_at)) != 0))
+	{
+		json_decref(root);
+		return NULL;
+	}
+	out = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return out;
+}
+
+char *
+pgha_config_set_pause(const char *json, bool pause, char *errbuf, size_t errlen)
+{
+	json_error_t jerr;
+	json_t	   *root;
+	char	   *out;
+
+	if (json == NULL || json[0] == '\0')
+		root = pgha_json_object();
+	else
+		root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL || !json_is_object(root))
+	{
+		snprintf(errbuf, errlen, root ? "the config key is not a JSON object"
+				 : "the config key is not valid JSON: %s", jerr.text);
+		json_decref(root);
+		return NULL;
+	}
+	if (pause)
+		json_object_set_new(root, "pause", json_true());
+	else
+		json_object_del(root, "pause");
+	out = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (out == NULL)
+		snprintf(errbuf, errlen, "out of memory");
+	return out;
+}
+
+bool
+pgha_parse_iso8601(const char *s, int64_t *epoch_ms)
+{
+	struct tm	tm;
+	int			n = 0;
+	int			sec = 0;
+	long		frac_ms = 0;
+	int			off_min = 0;
+	const char *p;
+	time_t		t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL ||
+		sscanf(s, "%4d-%2d-%2d%*[T ]%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+			   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &n) != 5 || n < 16)
+		return false;
+	p = s + n;
+	if (*p == ':')
+	{
+		if (!isdigit((unsigned char) p[1]) || !isdigit((unsigned char) p[2]))
+			return false;
+		sec = (p[1] - '0') * 10 + (p[2] - '0');
+		p += 3;
+		if (*p == '.')
+		{
+			int			digits = 0;
+
+			for (p++; isdigit((unsigned char) *p); p++, digits++)
+				if (digits < 3)
+					frac_ms = frac_ms * 10 + (*p - '0');
+			if (digits == 0)
+				return false;
+			for (; digits < 3; digits++)
+				frac_ms *= 10;
+		}
+	}
+	if (*p == 'Z')
+		p++;
+	else if (*p == '+' || *p == '-')
+	{
+		int			hh,
+					mm;
+		int			sign = (*p == '-') ? -1 : 1;
+
+		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) == 2 && p[3] == ':')
+			p += 6;
+		else if (sscanf(p + 1, "%2d%2d", &hh, &mm) == 2 && isdigit((unsigned char) p[4]))
+			p += 5;
+		else
+			return false;
+		if (hh > 14 || mm > 59)
+			return false;
+		off_min = sign * (hh * 60 + mm);
+	}
+	if (*p != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+		tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || sec > 60 ||
+		tm.tm_year < 1970)
+		return false;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (t == (time_t) -1)
+		return false;
+	*epoch_ms = ((int64_t) t - (int64_t) off_min * 60) * 1000 + frac_ms;
+	return true;
+}

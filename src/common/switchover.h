@@ -1,0 +1,51 @@
+/*-------------------------------------------------------------------------
+ *
+ * switchover.h
+ *	  Who may take over in a switchover or a manual failover: the checks
+ *	  shared by pgha_switchover() / pgha_failover() (SQL), pghactl and the
+ *	  keeper that carries the request out.
+ *
+ * Plain C over the cluster model; unit-tested in test/unit/test_switchover.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGHA_SWITCHOVER_H
+#define PGHA_SWITCHOVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cluster.h"
+
+typedef enum PghaSwitchoverError
+{
+	PGHA_SW_OK = 0,
+	PGHA_SW_NO_LEADER,			/* switchover needs a healthy leader */
+	PGHA_SW_HAS_LEADER,			/* manual failover while a leader is healthy */
+	PGHA_SW_PAUSED,				/* switchover refused in maintenance mode */
+	PGHA_SW_UNKNOWN_CANDIDATE,
+	PGHA_SW_CANDIDATE_IS_LEADER,
+	PGHA_SW_NOT_HEALTHY,		/* candidate not a running replica on the timeline */
+	PGHA_SW_LAGGING,			/* beyond maximum_lag_on_failover */
+	PGHA_SW_NOFAILOVER,			/* tagged nofailover */
+	PGHA_SW_NO_CANDIDATE		/* no member qualifies */
+} PghaSwitchoverError;
+
+typedef struct PghaSwitchoverCheck
+{
+	PghaSwitchoverError error;
+	char		chosen[PGHA_NAME_LEN];	/* the candidate, when OK */
+	char		message[256];	/* errmsg: lower case, no period */
+	char		detail[256];	/* errdetail: a sentence */
+	char		hint[256];		/* errhint: a sentence, may be "" */
+} PghaSwitchoverCheck;
+
+/*
+ * failover: a manual failover (no healthy leader needed; with force, even
+ * when one is there).  candidate NULL or "": the best replica.
+ */
+extern void pgha_switchover_check(const PghaCluster *cl, const char *candidate,
+								  bool failover, bool force,
+								  PghaSwitchoverCheck *out);
+
+#endif							/* PGHA_SWITCHOVER_H */
