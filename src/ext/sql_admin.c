@@ -244,6 +244,19 @@ pgha_switchover(PG_FUNCTION_ARGS)
 				 errhint("pgha_switchover_cancel() cancels it.")));
 		PG_RETURN_TEXT_P(cstring_to_text(check.chosen));
 	}
+	if (strcmp(cl->leader, pgha_node_name) == 0)
+	{
+		/*
+		 * This server is the leader: it shuts down now to stop writes, and
+		 * this session with it, so the outcome cannot be awaited here.
+		 */
+		ereport(NOTICE,
+				(errmsg("switchover to \"%s\" started: this server shuts down now and rejoins as a replica",
+						check.chosen),
+				 errhint("Connect to \"%s\" or use pgha_members() on another node to follow it.",
+						 check.chosen)));
+		PG_RETURN_TEXT_P(cstring_to_text(check.chosen));
+	}
 	if (wait)
 		wait_for_leader(check.chosen, "the switchover");
 	PG_RETURN_TEXT_P(cstring_to_text(check.chosen));
