@@ -452,7 +452,7 @@ track_leader(Keeper *k, const PghaCluster *cl)
  * shutdown checkpoint) and releases the leader key once postgres is down;
  * the candidate takes the key when it has received that position.
  */
-static void
+static bool
 switch_over(Keeper *k, CycleResult *res)
 {
 	PghaSwitchoverCheck check;
@@ -467,9 +467,10 @@ switch_over(Keeper *k, CycleResult *res)
 				 errdetail("%s", check.detail)));
 		keeper_clear_failover_key(k, res);
 		res->verdict = PGHA_V_LEADER;
-		return;
+		return false;
 	}
 	keeper_fence_now(k, psprintf("switchover to %s", check.chosen));
+	return true;
 }
 
 /* carry out the decision; false on an etcd error */
@@ -489,6 +490,10 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 			return write_bootstrap_keys(k, res, d, sysid) &&
 				publish_member(k, res, d->refresh_member);
 		case PGHA_V_SWITCHOVER:
+			/* stop writes first: every other write can wait for the new leader */
+			if (switch_over(k, res))
+				return publish_member(k, res, false);
+			/* FALLTHROUGH */
 		case PGHA_V_LEADER:
 			if (!write_bootstrap_keys(k, res, d, sysid) ||
 				!leader_action(k, res, d->leader_action, &won))
@@ -508,9 +513,7 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 				!publish_optime(k, res))
 				return false;
 			keeper_sync_slots(res->cluster);
-			if (d->verdict == PGHA_V_SWITCHOVER)
-				switch_over(k, res);
-			else if (res->cluster->has_failover &&
+			if (res->cluster->has_failover &&
 					 strcmp(res->cluster->failover.member, pgha_node_name) == 0)
 				keeper_clear_failover_key(k, res);	/* we took over: done */
 			return res->etcd_ok;
@@ -522,9 +525,12 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 				return false;
 			if (won)
 			{
-				/* slots first, so that the others can stream at once */
-				keeper_sync_slots(res->cluster);
+				/*
+				 * Promote first (writes are waiting), then make the others'
+				 * slots while the startup process finishes recovery.
+				 */
 				keeper_promote(k);
+				keeper_sync_slots(res->cluster);
 			}
 			else
 				res->verdict = res->cluster->has_leader ? PGHA_V_REPLICA

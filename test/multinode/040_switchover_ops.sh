@@ -1,0 +1,101 @@
+#!/bin/bash
+# Planned switchover, scheduled switchover and its cancellation, pause
+# preventing failover, and manual failover, on 3 nodes run by pgha-watchdog,
+# all through the SQL functions.  During the switchovers a writer (through
+# a multi-host DSN) and a probe per node run: no acknowledged write may be
+# lost (a switchover hands over only once the candidate has the old
+# leader's final WAL), no two nodes may accept writes at overlapping times,
+# and the old leader must stream again without pg_rewind.
+set -u
+cd "$(dirname "$0")/../.."
+CLUSTER_PG_BASE=26200
+CLUSTER_ETCD_PORT=24210
+CLUSTER_SCOPE=ops
+. test/cluster.sh
+
+sql() { psql_at "$(node_port "$1")" "$2"; }
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+others() { for n in n1 n2 n3; do [ "$n" != "$1" ] && [ "$n" != "${2:-}" ] && echo "$n"; done; }
+leader_is() { [ "$(cluster_leader)" = "$1" ]; }
+no_leader() { [ -z "$(cluster_leader)" ]; }
+
+cluster_workload_build || { not_ok "workload tool builds"; done_testing; exit 1; }
+cluster_start 3
+check "three nodes bootstrap and stream" cluster_wait_healthy 90
+L=$(cluster_leader)
+read -r C R <<<"$(others "$L" | tr '\n' ' ')"
+note "leader $L, candidate $C, third $R"
+sql "$L" "CREATE ROLE ops_user LOGIN IN ROLE pgha_admin" >/dev/null
+
+# 1. switchover under load, asked on the third node, which waits for it
+cluster_workload_start 20
+sleep 3
+t0=$(date +%s%N)
+got=$("$PGBIN/psql" -X -h "$TEST_TMP" -p "$(node_port "$R")" -U ops_user -d postgres -Atq \
+	-c "SELECT pgha_switchover('$C')" 2>&1)
+note "pgha_switchover('$C') on $R returned after $(ms_since "$t0") ms: $got"
+is "$got" "$C" "pgha_switchover() returns the new leader"
+check "the old leader streams again" cluster_wait_healthy 20
+note "old leader $L streams from $C $(ms_since "$t0") ms after the request"
+check "the old leader rejoined without pg_rewind" \
+	grep -q "following it without pg_rewind" "$TEST_TMP/watchdog-$L.log"
+check "and pg_rewind never ran on it" bash -c "! grep -q 'running pg_rewind\|pg_rewind --' '$TEST_TMP/watchdog-$L.log'"
+cluster_workload_wait
+if cluster_check 0; then ok "no acknowledged write lost, no split brain"; else not_ok "no acknowledged write lost, no split brain"; fi
+note "switchover write outage: $CHECK_OUTAGE_MS ms (acked $CHECK_ACKED, lost $CHECK_LOST)"
+is "$CHECK_SPLIT" "0" "never two writable primaries"
+is "$(sql "$C" "SELECT count(*) FROM pgha_history()")" "1" "pgha_history() lists the switch"
+is "$(sql "$C" "SELECT new_leader FROM pgha_history() ORDER BY timeline DESC LIMIT 1")" "$C" \
+	"... with the new leader"
+is "$(etcd_get "$CLUSTER_E" /service/ops/failover)" "{}" "the failover key is reset to {}"
+
+# 2. a scheduled switchover is carried out at its time
+L=$C
+read -r C R <<<"$(others "$L" | tr '\n' ' ')"
+out=$(sql "$R" "SELECT pgha_switchover('$C', now() + interval '3 seconds')" 2>&1)
+check "a scheduled switchover is accepted" grep -q "scheduled at" <<<"$out"
+check "it is stored in Patroni's format" \
+	jq -e --arg l "$L" --arg c "$C" '.leader == $l and .member == $c and (.scheduled_at | test("T"))' \
+	<<<"$(etcd_get "$CLUSTER_E" /service/ops/failover)"
+is "$(cluster_leader)" "$L" "nothing happens before its time"
+check "it happens at its time" poll_until 15 leader_is "$C"
+check "and the cluster is whole again" cluster_wait_healthy 20
+
+# 3. a scheduled switchover can be cancelled
+L=$C
+read -r C R <<<"$(others "$L" | tr '\n' ' ')"
+sql "$R" "SELECT pgha_switchover('$C', now() + interval '1 hour')" >/dev/null 2>&1
+sql "$R" "SELECT pgha_switchover_cancel()" >/dev/null
+is "$(etcd_get "$CLUSTER_E" /service/ops/failover)" "{}" "pgha_switchover_cancel() clears the request"
+err=$(sql "$R" "SELECT pgha_switchover_cancel()" 2>&1)
+check "cancelling nothing is an error" grep -q "no switchover or failover request is pending" <<<"$err"
+
+# 4. paused: the leader's death is not followed by a failover
+sql "$R" "SELECT pgha_pause()" >/dev/null
+paused() { [ "$(sql "$1" "SELECT paused FROM pgha_status()")" = t ]; }
+check "pgha_status() shows the pause on every node" bash -c "true" && for n in n1 n2 n3; do
+	poll_until 10 paused "$n" || not_ok "$n shows the pause"
+done
+check "pghactl list says maintenance mode" grep -q "Maintenance mode: on" \
+	<<<"$(./pghactl --endpoints "$CLUSTER_E" --scope ops list 2>&1)"
+cluster_kill_node "$L"
+t0=$(date +%s%N)
+poll_until 20 no_leader
+note "leader key gone $(ms_since "$t0") ms after the kill"
+sleep 4
+check "no replica took over while paused" no_leader
+for n in $C $R; do
+	is "$(sql "$n" "SELECT role FROM pgha_status()")" "replica" "$n is still a replica"
+done
+
+# 5. manual failover while paused and leaderless
+t0=$(date +%s%N)
+got=$(sql "$R" "SELECT pgha_failover('$C')" 2>&1)
+is "$got" "$C" "pgha_failover() promotes the candidate"
+note "manual failover took $(ms_since "$t0") ms"
+sql "$R" "SELECT pgha_resume()" >/dev/null
+cluster_restart_node "$L"
+check "the killed leader rejoins after resume" cluster_wait_healthy 60
+is "$(cluster_leader)" "$C" "the manual failover's candidate leads"
+
+done_testing
