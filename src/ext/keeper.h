@@ -44,6 +44,7 @@ typedef struct Keeper
 	int64		fence_deadline_ms;	/* primary: stop writes by then; 0 = none */
 	bool		fenced;			/* shutdown requested to stop writes */
 	bool		promote_requested;
+	bool		checkpoint_done;	/* after our promotion */
 	bool		quick_recheck;	/* run the next cycle soon (failover wait) */
 	int64		last_leader_seen_rev;	/* revision of the last read with a leader */
 	int64		no_leader_since_ms; /* 0 while a leader exists */
@@ -79,6 +80,7 @@ extern void keeper_check_fence(Keeper *k, const char *why);
 extern void keeper_fence_now(Keeper *k, const char *reason);
 extern void keeper_promote(Keeper *k);
 extern void keeper_follow(const PghaCluster *cl);
+extern void keeper_checkpoint_after_promote(Keeper *k);
 extern void keeper_write_heartbeat(const Keeper *k, bool primary, const char *state);
 extern void keeper_sync_slots(const PghaCluster *cl);
 

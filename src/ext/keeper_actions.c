@@ -24,7 +24,9 @@
 #include "access/xlog.h"
 #include "access/xlogrecovery.h"
 #include "miscadmin.h"
+#include "postmaster/bgwriter.h"
 #include "postmaster/postmaster.h"
+#include "utils/memutils.h"
 
 #include "node_files.h"
 
@@ -151,4 +153,38 @@ keeper_follow(const PghaCluster *cl)
 	}
 	free(have);
 	free(want);
+}
+
+/*
+ * A fresh leader's control file names the old timeline until the first
+ * checkpoint after promotion; pg_rewind of the old leader reads it there
+ * and would wrongly find "no rewind required".  Patroni does the same
+ * (checkpoint_after_promote).  Once per promotion by this keeper.
+ */
+void
+keeper_checkpoint_after_promote(Keeper *k)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (!k->promote_requested || k->checkpoint_done)
+		return;
+	k->checkpoint_done = true;
+	PG_TRY();
+	{
+		RequestCheckpoint(CHECKPOINT_IMMEDIATE | CHECKPOINT_FORCE | CHECKPOINT_WAIT);
+		ereport(LOG, (errmsg("pgha: checkpoint after promotion done")));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		ereport(WARNING,
+				(errmsg("pgha: could not checkpoint after the promotion: %s",
+						edata->message)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
 }

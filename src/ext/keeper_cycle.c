@@ -506,9 +506,12 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 				return publish_member(k, res, false);
 			}
 			/*
-			 * history before the member key: a rejoining old leader that sees
-			 * our new timeline finds where its own ended (node_plan.c)
+			 * After a promotion: a checkpoint, so that the control file says
+			 * the new timeline (pg_rewind reads it there), then the history,
+			 * both before the member key shows the new timeline to a
+			 * rejoining old leader (node_plan.c).
 			 */
+			keeper_checkpoint_after_promote(k);
 			if (!record_history(k, res) || !publish_member(k, res, false) ||
 				!publish_optime(k, res))
 				return false;
