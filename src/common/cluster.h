@@ -149,12 +149,6 @@ extern bool pgha_failover_from_json(const char *json, PghaFailover *f,
 									char *errbuf, size_t errlen);
 extern char *pgha_failover_to_json(const PghaFailover *f);
 extern bool pgha_failover_empty(const PghaFailover *f);
-/*
- * ISO 8601 as Patroni writes scheduled_at ("2026-11-25T10:00:00+00:00";
- * also a space for 'T', fractions, 'Z', +HHMM; no offset = UTC) to ms since
- * the epoch.  false when malformed.
- */
-extern bool pgha_parse_iso8601(const char *s, int64_t *epoch_ms);
 
 /*
  * The config key with "pause" set (pause) or removed (resume), every other

@@ -11,10 +11,8 @@
  */
 #include "cluster.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "pgha_json.h"
 
@@ -123,70 +121,3 @@ pgha_config_set_pause(const char *json, bool pause, char *errbuf, size_t errlen)
 	return out;
 }
 
-bool
-pgha_parse_iso8601(const char *s, int64_t *epoch_ms)
-{
-	struct tm	tm;
-	int			n = 0;
-	int			sec = 0;
-	long		frac_ms = 0;
-	int			off_min = 0;
-	const char *p;
-	time_t		t;
-
-	memset(&tm, 0, sizeof(tm));
-	if (s == NULL ||
-		sscanf(s, "%4d-%2d-%2d%*[T ]%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-			   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &n) != 5 || n < 16)
-		return false;
-	p = s + n;
-	if (*p == ':')
-	{
-		if (!isdigit((unsigned char) p[1]) || !isdigit((unsigned char) p[2]))
-			return false;
-		sec = (p[1] - '0') * 10 + (p[2] - '0');
-		p += 3;
-		if (*p == '.')
-		{
-			int			digits = 0;
-
-			for (p++; isdigit((unsigned char) *p); p++, digits++)
-				if (digits < 3)
-					frac_ms = frac_ms * 10 + (*p - '0');
-			if (digits == 0)
-				return false;
-			for (; digits < 3; digits++)
-				frac_ms *= 10;
-		}
-	}
-	if (*p == 'Z')
-		p++;
-	else if (*p == '+' || *p == '-')
-	{
-		int			hh,
-					mm;
-		int			sign = (*p == '-') ? -1 : 1;
-
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) == 2 && p[3] == ':')
-			p += 6;
-		else if (sscanf(p + 1, "%2d%2d", &hh, &mm) == 2 && isdigit((unsigned char) p[4]))
-			p += 5;
-		else
-			return false;
-		if (hh > 14 || mm > 59)
-			return false;
-		off_min = sign * (hh * 60 + mm);
-	}
-	if (*p != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-		tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || sec > 60 ||
-		tm.tm_year < 1970)
-		return false;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t) -1)
-		return false;
-	*epoch_ms = ((int64_t) t - (int64_t) off_min * 60) * 1000 + frac_ms;
-	return true;
-}

@@ -115,7 +115,7 @@ pgha_switchover_check(const PghaCluster *cl, const char *candidate,
 			"Member \"%s\" holds the leader key.", cl->leader);
 		return;
 	}
-	if (!failover && cl->config_valid && cl->config.pause)
+	if (!failover && cl->config.pause)
 	{
 		set(out, PGHA_SW_PAUSED, "the cluster is paused",
 			"Resume it first with pgha_resume() (pghactl resume).",

@@ -22,6 +22,8 @@
 
 #include "storage/condition_variable.h"
 
+#include "isotime.h"
+
 static char *
 key_of(const Keeper *k, const char *name)
 {
@@ -233,19 +235,22 @@ keeper_clear_failover_key(Keeper *k, CycleResult *res)
 bool
 keeper_request_due(const PghaCluster *cl, int64 *due_ms)
 {
-	int64_t		at;
+	PghaTimestamp ts;
+	char		err[256];
+	int64		at;
 	int64		now_rt;
 
 	*due_ms = 0;
 	if (!cl->has_failover || cl->failover.scheduled_at[0] == '\0')
 		return cl->has_failover;
-	if (!pgha_parse_iso8601(cl->failover.scheduled_at, &at))
+	if (!pgha_parse_isotime(cl->failover.scheduled_at, &ts, err, sizeof(err)))
 	{
 		keeper_log_problem(WARNING, ERRCODE_INVALID_DATETIME_FORMAT,
-						   psprintf("the failover key's scheduled_at \"%s\" is not a valid time; the request is ignored",
-									cl->failover.scheduled_at));
+						   psprintf("the failover key's scheduled_at \"%s\" is not a valid time (%s); the request is ignored",
+									cl->failover.scheduled_at, err));
 		return false;
 	}
+	at = ts.epoch_us / 1000;
 	now_rt = pgha_realtime_ms();
 	if (at <= now_rt)
 		return true;

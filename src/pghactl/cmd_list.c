@@ -10,7 +10,8 @@
  * role field; TL is empty when unknown; "Lag in MB" is empty for the
  * leader, "unknown" without a WAL position, else rounded half to even as
  * Python's round() does; a Tags column appears when a member has tags;
- * " Maintenance mode: on" follows the table when the cluster is paused.
+ * " Maintenance mode: on" follows the table when the cluster is paused,
+ * and a scheduled switchover is shown under it as patronictl shows it.
  * Like patronictl, a member whose value does not decode is still listed,
  * with blank fields; the reason goes to stderr, so that stdout stays
  * comparable with patronictl's.  Members are decoded here, one by one,
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "isotime.h"
 #include "table.h"
 
 #define CELL_LEN	512
@@ -152,6 +154,52 @@ collect_rows(const char *prefix, const EtcdKVList *kvs, Row **rowsp)
 	return n;
 }
 
+/*
+ * patronictl's lines under the table (get_cluster_service_info): the
+ * pause, and a scheduled switchover with its time as Python's isoformat()
+ * of the parsed value, then "from" and "to" right-aligned in 24 columns.
+ * The entries are joined by a newline and a space, the from/to lines are
+ * not indented further.
+ */
+static void
+print_service_info(const PghaCluster *cl)
+{
+	const char *sep = " ";
+
+	if (cl->has_config && cl->config.pause)
+	{
+		printf("%sMaintenance mode: on", sep);
+		sep = "\n ";
+	}
+	if (cl->has_failover && cl->failover.scheduled_at[0] != '\0')
+	{
+		PghaTimestamp at;
+		char		when[PGHA_ISOTIME_LEN];
+		char		err[PGHA_ERR_LEN];
+		char		clean[PGHA_NAME_LEN];
+
+		/* a time that does not parse is not shown (and is never due) */
+		if (pgha_parse_isotime(cl->failover.scheduled_at, &at, err, sizeof(err)))
+		{
+			pgha_format_isotime(&at, when, sizeof(when));
+			printf("%sSwitchover scheduled at: %s", sep, when);
+			sep = "\n ";
+			if (cl->failover.leader[0])
+			{
+				sanitize(clean, sizeof(clean), cl->failover.leader);
+				printf("\n%24s: %s", "from", clean);
+			}
+			if (cl->failover.member[0])
+			{
+				sanitize(clean, sizeof(clean), cl->failover.member);
+				printf("\n%24s: %s", "to", clean);
+			}
+		}
+	}
+	if (sep[0] == '\n')
+		printf("\n");
+}
+
 static bool
 print_cluster(const PghactlSettings *st, const PghaCluster *cl, Row *rows,
 			  int nrows)
@@ -230,8 +278,7 @@ print_cluster(const PghactlSettings *st, const PghaCluster *cl, Row *rows,
 	{
 		snprintf(title, sizeof(title), " Cluster: %s ", pghactl_conf_get(st, PS_SCOPE));
 		pghactl_table_print(&t, title, stdout);
-		if (cl->has_config && cl->config.pause)
-			printf(" Maintenance mode: on\n");
+		print_service_info(cl);
 	}
 	pghactl_table_free(&t);
 	return ok;

@@ -5,7 +5,8 @@
  *
  * Parses the options, gathers the settings (file, environment, options,
  * in that order of precedence), and runs one command: the operator's
- * (list, show-config) or one that pgha-watchdog asks (node-plan,
+ * (list, show-config, edit-config, history, pause, resume, switchover,
+ * failover, remove) or one that pgha-watchdog asks (node-plan,
  * recovery-conf, node-info, leader-release, initialize-cancel,
  * heartbeat-check).  Options may come
  * before or after the command name.  Everything a command prints for
@@ -17,6 +18,7 @@
  */
 #include "pghactl.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <locale.h>
 #include <stdio.h>
@@ -30,6 +32,13 @@
 #define CMD_UPSTREAM	(1 << 3)	/* --upstream or --no-upstream, required */
 #define CMD_BINDIR		(1 << 4)	/* --bindir, optional */
 #define CMD_PGDATA_OPT	(1 << 5)	/* -D, optional */
+#define CMD_LEADER		(1 << 6)	/* --leader */
+#define CMD_CANDIDATE	(1 << 7)	/* --candidate */
+#define CMD_SCHEDULE	(1 << 8)	/* --scheduled, --cancel */
+#define CMD_FORCE		(1 << 9)	/* --force */
+#define CMD_TIMEOUT		(1 << 10)	/* --timeout */
+#define CMD_EDIT		(1 << 11)	/* --set, --pg, --replace, --dry-run */
+#define CMD_CONFIRM		(1 << 12)	/* --confirm */
 
 typedef struct Command
 {
@@ -68,6 +77,106 @@ static const Command commands[] = {
 		"Print the cluster's dynamic configuration, the JSON stored in the\n"
 		"<namespace>/<scope>/config key, indented.  Exit status 3 when the\n"
 		"cluster or its config key does not exist.\n"},
+	{"edit-config", pghactl_cmd_edit_config, CMD_ETCD | CMD_EDIT | CMD_FORCE,
+		" {--set=PATH=VALUE | --pg=NAME=VALUE}... [--replace=FILE] [--dry-run] [--force]",
+		"change the dynamic configuration, checked",
+		"Change the config key, as patronictl edit-config does (without an editor).\n"
+		"--replace starts from the JSON object in FILE (\"-\": stdin) instead of the\n"
+		"current configuration; then each --set and --pg is applied, in order.\n"
+		"PATH is dotted (postgresql.parameters.work_mem); below\n"
+		"postgresql.parameters the rest is one name, so pg_stat_statements.max\n"
+		"works.  VALUE is JSON when it parses as JSON (200, true, \"x\", {...}),\n"
+		"otherwise a string (256MB, on); null removes the setting.  The result is\n"
+		"checked: ttl, loop_wait, retry_timeout in range with ttl >= loop_wait +\n"
+		"2 * retry_timeout; maximum_lag_on_failover >= 0; synchronous_node_count\n"
+		">= 1; pause, failsafe_mode, synchronous_mode_strict booleans;\n"
+		"synchronous_mode a boolean or \"strict\"; postgresql and its parameters\n"
+		"objects.  Other keys are kept as they are.  The change is shown as a\n"
+		"diff, confirmed when stdin is a terminal, and written with a\n"
+		"compare-and-swap: if the key changed meanwhile, nothing is written.\n"
+		"Exit status 6 when the result is invalid or the key changed meanwhile,\n"
+		"8 when not confirmed; \"Not changed\" (0) when there is nothing to do.\n"
+		"      --set=PATH=VALUE   set (or, with null, remove) one setting\n"
+		"      --pg=NAME=VALUE    --set=postgresql.parameters.NAME=VALUE\n"
+		"      --replace=FILE     start from this JSON object\n"
+		"      --dry-run          show the diff and the result, write nothing\n"
+		"      --force            do not ask\n"},
+	{"history", pghactl_cmd_history, CMD_ETCD, "",
+		"show the timeline switches (failovers, switchovers)",
+		"Print the history key as patronictl history does: one row per timeline\n"
+		"switch with the timeline left (TL), the WAL position of the switch as a\n"
+		"byte number (LSN), the reason, the time and the new leader, oldest\n"
+		"first.  Without a history key only the header is printed.\n"},
+	{"pause", pghactl_cmd_pause, CMD_ETCD, "",
+		"put the cluster into maintenance mode (no automatic failover)",
+		"Set \"pause\": true in the config key, keeping every other field: the\n"
+		"keepers stop failing over and fencing until resume.  A compare-and-swap\n"
+		"on the key's mod_revision, retried a few times when another writer got\n"
+		"there first.  Prints \"Success: cluster management is paused\", or\n"
+		"\"Cluster is already paused\" (exit status 0 as well).\n"},
+	{"resume", pghactl_cmd_resume, CMD_ETCD, "",
+		"leave maintenance mode",
+		"Remove \"pause\" from the config key, keeping every other field, as pause\n"
+		"sets it.  Prints \"Success: cluster management is resumed\", or \"Cluster\n"
+		"is not paused\" (exit status 0 as well).\n"},
+	{"switchover", pghactl_cmd_switchover,
+		CMD_ETCD | CMD_LEADER | CMD_CANDIDATE | CMD_SCHEDULE | CMD_FORCE | CMD_TIMEOUT,
+		" [--leader=NAME] [--candidate=NAME] [--scheduled=TIME] [--force] [--timeout=S]\n"
+		"       pghactl [OPTION]... switchover --cancel",
+		"hand the leader role to a replica (now or at a set time)",
+		"Ask the keepers for a planned switchover by writing the failover key as\n"
+		"patronictl does: {\"leader\":\"L\",\"member\":\"C\"}.  Refused (exit status 6)\n"
+		"when the cluster has no healthy leader, is paused, the candidate is\n"
+		"unknown, the leader, not a running replica on the leader's timeline,\n"
+		"tagged nofailover or more than maximum_lag_on_failover behind, or when\n"
+		"another request is pending.  Without --candidate the leader's keeper\n"
+		"picks the best replica.  When stdin is a terminal it shows the members\n"
+		"and asks first (exit status 8 when not confirmed), unless --force.  It\n"
+		"then waits until the leader key names the new leader and prints\n"
+		"'Successfully switched over to \"C\"'; after --timeout seconds (default\n"
+		"60) without a new leader it prints the current one and exits with 7\n"
+		"(the request stays pending).  If the keepers clear the request while\n"
+		"the leader stays, exit status 6.\n"
+		"With --scheduled the request carries \"scheduled_at\" (ISO 8601 with the\n"
+		"offset, as Python writes it) and pghactl does not wait.  TIME is\n"
+		"YYYY-MM-DDTHH:MM[:SS][+HH:MM] (a space may replace the T; without an\n"
+		"offset it is local time) or \"now\"; a time in the past is refused.\n"
+		"--cancel withdraws a pending request (scheduled or not), writing {} over\n"
+		"it with a compare-and-swap, as patronictl flush does.\n"
+		"      --leader=NAME      the current leader (refused if it is not)\n"
+		"      --candidate=NAME   the member to take over\n"
+		"      --scheduled=TIME   when\n"
+		"      --force            do not ask\n"
+		"      --timeout=S        how long to wait for the new leader (default 60)\n"
+		"      --cancel           withdraw the pending request\n"},
+	{"failover", pghactl_cmd_failover, CMD_ETCD | CMD_CANDIDATE | CMD_FORCE | CMD_TIMEOUT,
+		" [--candidate=NAME] [--force] [--timeout=S]",
+		"promote a replica when the cluster has no healthy leader",
+		"A manual failover: write {\"member\":\"C\"} to the failover key so that\n"
+		"the candidate takes the leader key, for a cluster without a healthy\n"
+		"leader (e.g. paused, where nothing fails over by itself).  Without\n"
+		"--candidate the best replica is named.  With a healthy leader it is\n"
+		"refused unless --force, and the request then names that leader too.\n"
+		"The candidate must pass the switchover checks (running replica, not\n"
+		"nofailover, within maximum_lag_on_failover).  It asks first when stdin\n"
+		"is a terminal, unless --force, then waits for the leader key to name\n"
+		"the candidate ('Successfully failed over to \"C\"'), like switchover:\n"
+		"exit status 6 refused, 7 timed out, 8 not confirmed.\n"
+		"      --candidate=NAME   the member to promote\n"
+		"      --force            allow a failover from a healthy leader; do not ask\n"
+		"      --timeout=S        how long to wait for the new leader (default 60)\n"},
+	{"remove", pghactl_cmd_remove, CMD_ETCD | CMD_CONFIRM | CMD_FORCE,
+		" {--confirm=SCOPE | on a terminal} [--force]",
+		"delete every key of a cluster that is gone",
+		"Delete every key under <namespace>/<scope>/.  On a terminal it lists the\n"
+		"members and asks, as patronictl does, for the cluster's name, then for\n"
+		"\"Yes I am aware\" (and the leader's name when there is one); elsewhere\n"
+		"--confirm=SCOPE must name the cluster.  A live cluster (a leader key, or\n"
+		"a member reporting \"running\") is refused (exit status 6) unless --force:\n"
+		"its keepers would rewrite some keys and miss the others.  Exit status 8\n"
+		"when the confirmation does not match.\n"
+		"      --confirm=SCOPE    the cluster's name, instead of the questions\n"
+		"      --force            remove the keys of a live cluster too\n"},
 	{"node-plan", pghactl_cmd_node_plan, CMD_ETCD | CMD_NODE | CMD_PGDATA | CMD_BINDIR,
 		" -D PGDATA [--bindir=DIR]",
 		"what pgha-watchdog does next with a stopped node",
@@ -167,6 +276,8 @@ usage(FILE *out)
 			"                         heartbeat-check)\n"
 			"      --upstream=HOST:PORT, --no-upstream   (recovery-conf)\n"
 			"      --bindir=DIR       PostgreSQL's programs (node-plan)\n"
+			"      --leader, --candidate, --scheduled, --cancel, --force, --timeout,\n"
+			"      --set, --pg, --replace, --dry-run, --confirm: see the commands' help\n"
 			"  -h, --help             show this help, or a command's help\n"
 			"  -V, --version          show the version\n"
 			"\n"
@@ -186,7 +297,13 @@ usage(FILE *out)
 			"  3  cluster not found (no keys under <namespace>/<scope>/)\n"
 			"  4  heartbeat-check: a primary past its keeper's fencing deadline\n"
 			"  5  leader-release, initialize-cancel: the key is absent or not this\n"
-			"     node's to delete\n",
+			"     node's to delete\n"
+			"  6  refused: the cluster's state or a check does not allow the request\n"
+			"     (switchover, failover, remove, edit-config, pause), or the key\n"
+			"     changed meanwhile; nothing was written\n"
+			"  7  switchover, failover: no new leader within --timeout (the request\n"
+			"     stays pending)\n"
+			"  8  not confirmed at the prompt, or --confirm does not match\n",
 			PGHACTL_REQUEST_TIMEOUT_MS / 1000, PGHACTL_CONNECT_TIMEOUT_MS / 1000);
 }
 
@@ -225,8 +342,34 @@ enum
 	OPT_ENDPOINTS,
 	OPT_UPSTREAM,
 	OPT_NO_UPSTREAM,
-	OPT_BINDIR
+	OPT_BINDIR,
+	OPT_LEADER,
+	OPT_CANDIDATE,
+	OPT_SCHEDULED,
+	OPT_CANCEL,
+	OPT_FORCE,
+	OPT_TIMEOUT,
+	OPT_SET,
+	OPT_PG,
+	OPT_REPLACE,
+	OPT_DRY_RUN,
+	OPT_CONFIRM
 };
+
+/* --timeout: whole seconds, 1 .. PGHACTL_MAX_WAIT_S */
+static bool
+parse_timeout(const char *s, int *out)
+{
+	char	   *end;
+	long		v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > PGHACTL_MAX_WAIT_S)
+		return false;
+	*out = (int) v;
+	return true;
+}
 
 /* a command option given to a command that does not take it */
 static int
@@ -240,6 +383,21 @@ check_command_options(const Command *cmd, const PghactlArgs *args)
 		wrong = args->upstream ? "--upstream" : "--no-upstream";
 	else if (args->bindir && !(cmd->flags & CMD_BINDIR))
 		wrong = "--bindir";
+	else if (args->leader && !(cmd->flags & CMD_LEADER))
+		wrong = "--leader";
+	else if (args->candidate && !(cmd->flags & CMD_CANDIDATE))
+		wrong = "--candidate";
+	else if ((args->scheduled || args->cancel) && !(cmd->flags & CMD_SCHEDULE))
+		wrong = args->scheduled ? "--scheduled" : "--cancel";
+	else if (args->force && !(cmd->flags & CMD_FORCE))
+		wrong = "--force";
+	else if (args->timeout && !(cmd->flags & CMD_TIMEOUT))
+		wrong = "--timeout";
+	else if ((args->nedits || args->replace || args->dry_run) && !(cmd->flags & CMD_EDIT))
+		wrong = args->nedits ? (args->edits[0].pg ? "--pg" : "--set")
+			: args->replace ? "--replace" : "--dry-run";
+	else if (args->confirm && !(cmd->flags & CMD_CONFIRM))
+		wrong = "--confirm";
 	if (wrong != NULL)
 	{
 		fprintf(stderr, "pghactl: option \"%s\" does not apply to command \"%s\"\n"
@@ -256,8 +414,9 @@ check_command_options(const Command *cmd, const PghactlArgs *args)
 	return PGHACTL_EXIT_OK;
 }
 
-int
-main(int argc, char **argv)
+/* everything but the allocation of args->edits, which main() owns */
+static int
+run(int argc, char **argv, PghactlArgs *argsp)
 {
 	static const struct option long_options[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -268,6 +427,18 @@ main(int argc, char **argv)
 		{"upstream", required_argument, NULL, OPT_UPSTREAM},
 		{"no-upstream", no_argument, NULL, OPT_NO_UPSTREAM},
 		{"bindir", required_argument, NULL, OPT_BINDIR},
+		{"leader", required_argument, NULL, OPT_LEADER},
+		{"primary", required_argument, NULL, OPT_LEADER},
+		{"candidate", required_argument, NULL, OPT_CANDIDATE},
+		{"scheduled", required_argument, NULL, OPT_SCHEDULED},
+		{"cancel", no_argument, NULL, OPT_CANCEL},
+		{"force", no_argument, NULL, OPT_FORCE},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"set", required_argument, NULL, OPT_SET},
+		{"pg", required_argument, NULL, OPT_PG},
+		{"replace", required_argument, NULL, OPT_REPLACE},
+		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+		{"confirm", required_argument, NULL, OPT_CONFIRM},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}
@@ -279,7 +450,7 @@ main(int argc, char **argv)
 	bool		help = false;
 	bool		version = false;
 	const Command *cmd = NULL;
-	PghactlArgs args;
+	PghactlArgs args = *argsp;
 	PghactlSettings st;
 	char		err[512];
 	int			c;
@@ -293,7 +464,6 @@ main(int argc, char **argv)
 	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
 		(void) setlocale(LC_CTYPE, "");
 
-	memset(&args, 0, sizeof(args));
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:D:hV", long_options, NULL)) != -1)
 	{
@@ -322,6 +492,41 @@ main(int argc, char **argv)
 				break;
 			case OPT_BINDIR:
 				args.bindir = optarg;
+				break;
+			case OPT_LEADER:
+				args.leader = optarg;
+				break;
+			case OPT_CANDIDATE:
+				args.candidate = optarg;
+				break;
+			case OPT_SCHEDULED:
+				args.scheduled = optarg;
+				break;
+			case OPT_CANCEL:
+				args.cancel = true;
+				break;
+			case OPT_FORCE:
+				args.force = true;
+				break;
+			case OPT_TIMEOUT:
+				if (!parse_timeout(optarg, &args.timeout))
+					return usage_error("--timeout must be a number of seconds from 1 to 86400, not \"%s\"",
+									   optarg);
+				break;
+			case OPT_SET:
+			case OPT_PG:
+				args.edits[args.nedits].assignment = optarg;
+				args.edits[args.nedits].pg = (c == OPT_PG);
+				args.nedits++;
+				break;
+			case OPT_REPLACE:
+				args.replace = optarg;
+				break;
+			case OPT_DRY_RUN:
+				args.dry_run = true;
+				break;
+			case OPT_CONFIRM:
+				args.confirm = optarg;
 				break;
 			case 'h':
 				help = true;
@@ -403,5 +608,24 @@ main(int argc, char **argv)
 
 done:
 	pghactl_conf_free(&st);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	PghactlArgs args;
+	int			rc;
+
+	memset(&args, 0, sizeof(args));
+	/* every --set and --pg fits: at most one per argument */
+	args.edits = calloc(argc > 0 ? argc : 1, sizeof(PghactlEdit));
+	if (args.edits == NULL)
+	{
+		fprintf(stderr, "pghactl: out of memory\n");
+		return PGHACTL_EXIT_USAGE;
+	}
+	rc = run(argc, argv, &args);
+	free(args.edits);
 	return rc;
 }
