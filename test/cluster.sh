@@ -1,0 +1,561 @@
+#!/bin/bash
+# test/cluster.sh: multi-node scenarios on top of test/lib.sh (sourced, never run).
+#
+# A cluster here is one etcd and N nodes n1..nN.  Each node has:
+#   - a socat forwarder to etcd in a process group of its own, which is the
+#     node's only way to etcd, so a test can cut one node off etcd
+#     (cluster_cut_etcd) while the others still reach it;
+#   - a config fragment ($TEST_TMP/nI.conf) with the pgha.* settings, ports
+#     and replication settings;
+#   - a pgha-watchdog running in the background, which bootstraps the node
+#     (initdb on the node that wins the initialize key, pg_basebackup on the
+#     others), keeps postgres running and rejoins it after a failover.
+# Faults: cluster_kill_postmaster, cluster_kill_node, cluster_stop_node,
+# cluster_cut_etcd; cluster_restart_node brings a stopped or killed node back.
+# The workload (test/tools/pgha_workload: a writer through a multi-host DSN,
+# one probe per node) runs during a fault; cluster_check judges its logs.
+#
+# Ports: set CLUSTER_PG_BASE (node I listens on CLUSTER_PG_BASE + I) and
+# CLUSTER_ETCD_PORT (etcd client port; its peer port is +1, node I's
+# forwarder +1+I) before cluster_start.  Cleanup at exit, even on failure:
+# the workload first, then SIGTERM to every watchdog (which stops its
+# postgres), a bounded wait for the postmasters, then lib.sh's cleanup.
+# Every wait is bounded.
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+CLUSTER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CLUSTER_SCOPE=${CLUSTER_SCOPE:-failover}
+CLUSTER_PG_BASE=${CLUSTER_PG_BASE:-25800}
+CLUSTER_ETCD_PORT=${CLUSTER_ETCD_PORT:-23810}
+CLUSTER_TTL=${CLUSTER_TTL:-10}
+CLUSTER_LOOP_WAIT=${CLUSTER_LOOP_WAIT:-2}
+CLUSTER_RETRY_TIMEOUT=${CLUSTER_RETRY_TIMEOUT:-3}
+# more postgresql.conf lines for every node (an array)
+CLUSTER_EXTRA_CONF=(${CLUSTER_EXTRA_CONF[@]+"${CLUSTER_EXTRA_CONF[@]}"})
+WORKLOAD=$CLUSTER_ROOT/test/tools/pgha_workload
+CLUSTER_E=http://127.0.0.1:$CLUSTER_ETCD_PORT
+CLUSTER_NODES=()		# names of every node ever started
+declare -A NODE_WD=()	# name -> watchdog pid (empty when not running)
+declare -A NODE_FWD=()	# name -> forwarder process group
+declare -A NODE_CUT=()	# name -> STOP or KILL while cut off etcd
+WORKLOAD_PIDS=()
+WORKLOAD_DIR=
+WORKLOAD_RUN=0
+CLUSTER_LEADER_MS=0
+CLUSTER_STREAM_MS=0
+CLUSTER_NEW_LEADER=
+CLUSTER_STATE=
+CLUSTER_ADDED=
+
+cluster_now_ms() { date +%s%3N; }
+
+cluster_watchdog_bin() {
+	if [ -n "${PGHA_WATCHDOG:-}" ]; then
+		echo "$PGHA_WATCHDOG"
+	elif [ -x "$CLUSTER_ROOT/bin/pgha-watchdog" ]; then
+		echo "$CLUSTER_ROOT/bin/pgha-watchdog"
+	elif [ -x "$PGBIN/pgha-watchdog" ]; then
+		echo "$PGBIN/pgha-watchdog"
+	else
+		command -v pgha-watchdog
+	fi
+}
+
+node_index() { echo "${1#n}"; }
+node_port() { echo $((CLUSTER_PG_BASE + $(node_index "$1"))); }
+node_fwd_port() { echo $((CLUSTER_ETCD_PORT + 1 + $(node_index "$1"))); }
+node_data() { echo "$TEST_TMP/pg-$1"; }
+
+# node_sql NAME SQL: one value (or rows), unaligned; fails fast when the node is down
+node_sql() {
+	PGCONNECT_TIMEOUT=2 "$PGBIN/psql" -X -h 127.0.0.1 -p "$(node_port "$1")" -U postgres \
+		-d postgres -Atq -F ' ' -c "$2" 2>/dev/null
+}
+
+# node_postmaster_pid NAME: the pid in postmaster.pid, when that process
+# lives and works in this data directory.  PIDs wrap quickly here
+# (pid_max 32768, many tests): the pid of a postmaster that was killed may
+# already belong to someone else's process, which must never be signalled.
+node_postmaster_pid() {
+	local d pid
+	d=$(node_data "$1")
+	[ -f "$d/postmaster.pid" ] || return 1
+	pid=$(head -1 "$d/postmaster.pid" 2>/dev/null)
+	[[ $pid =~ ^[0-9]+$ ]] && [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$d" ] && echo "$pid"
+}
+
+# cluster_forget_pid PID: a process that has ended is no longer signalled at
+# cleanup (its pid may be reused by then)
+cluster_forget_pid() {
+	local p keep=()
+	for p in "${CLEANUP_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	CLEANUP_PIDS=(${keep[@]+"${keep[@]}"})
+}
+
+# node_up NAME: its watchdog runs
+node_up() { [ -n "${NODE_WD[$1]:-}" ] && kill -0 "${NODE_WD[$1]}" 2>/dev/null; }
+
+cluster_up_nodes() {
+	local n
+	for n in "${CLUSTER_NODES[@]}"; do node_up "$n" && echo "$n"; done
+}
+
+cluster_write_conf() {
+	local name=$1 port
+	port=$(node_port "$name")
+	{
+		echo "listen_addresses = '127.0.0.1'"
+		echo "port = $port"
+		echo "unix_socket_directories = '$TEST_TMP'"
+		echo "shared_preload_libraries = 'pgha'"
+		echo "pgha.scope = '$CLUSTER_SCOPE'"
+		echo "pgha.node_name = '$name'"
+		echo "pgha.etcd_endpoints = 'http://127.0.0.1:$(node_fwd_port "$name")'"
+		echo "pgha.connect_address = '127.0.0.1:$port'"
+		echo "pgha.ttl = $CLUSTER_TTL"
+		echo "pgha.loop_wait = $CLUSTER_LOOP_WAIT"
+		echo "pgha.retry_timeout = $CLUSTER_RETRY_TIMEOUT"
+		echo "wal_level = replica"
+		echo "hot_standby = on"
+		echo "max_wal_senders = 10"
+		echo "max_replication_slots = 10"
+		echo "wal_log_hints = on"
+		echo "logging_collector = off"
+		echo "log_line_prefix = '%m [%p] $name '"
+		local l
+		for l in ${CLUSTER_EXTRA_CONF[@]+"${CLUSTER_EXTRA_CONF[@]}"}; do echo "$l"; done
+	} >"$TEST_TMP/$name.conf"
+}
+
+# cluster_run_watchdog NAME: start (or restart) the node's watchdog
+cluster_run_watchdog() {
+	local name=$1 wd
+	wd=$(cluster_watchdog_bin) || { echo "# pgha-watchdog not found" >&2; return 1; }
+	setsid "$wd" --config "$TEST_TMP/$name.conf" --pgdata "$(node_data "$name")" \
+		--bindir "$PGBIN" --log "$TEST_TMP/watchdog-$name.log" --pg-log "$(node_data "$name").log" \
+		--initdb-options '-A trust -U postgres --no-sync' \
+		>>"$TEST_TMP/watchdog-$name.out" 2>&1 </dev/null &
+	NODE_WD[$name]=$!
+	CLEANUP_PIDS+=("$!")
+}
+
+# cluster_start_node NAME: forwarder, config, watchdog
+cluster_start_node() {
+	local name=$1
+	CLUSTER_NODES+=("$name")
+	start_forwarder "$(node_fwd_port "$name")" "$CLUSTER_ETCD_PORT"
+	NODE_FWD[$name]=$FORWARDER
+	NODE_CUT[$name]=
+	cluster_write_conf "$name"
+	CLEANUP_DATADIRS+=("$(node_data "$name")")
+	cluster_run_watchdog "$name"
+}
+
+# cluster_start N: etcd and nodes n1..nN, all started at once (they race for
+# the initialize key as real nodes would)
+cluster_start() {
+	local i
+	cluster_workload_build || return 1
+	cluster_watchdog_bin >/dev/null || { echo "# pgha-watchdog not found" >&2; return 1; }
+	start_etcd "$CLUSTER_SCOPE" "$CLUSTER_ETCD_PORT" $((CLUSTER_ETCD_PORT + 1)) || return 1
+	for i in $(seq "$1"); do cluster_start_node "n$i" || return 1; done
+}
+
+# cluster_add_node: the next node nI, cloned from the running cluster; sets
+# CLUSTER_ADDED to its name (not printed: a command substitution would run
+# it in a subshell, and the node's processes would escape the cleanup)
+cluster_add_node() {
+	CLUSTER_ADDED="n$((${#CLUSTER_NODES[@]} + 1))"
+	cluster_start_node "$CLUSTER_ADDED"
+}
+
+cluster_leader() { etcd_get "$CLUSTER_E" "/service/$CLUSTER_SCOPE/leader"; }
+
+# the extension is created once, on the primary; replicas get it by replication
+cluster_ensure_extension() {
+	[ "$(node_sql "$1" "SELECT count(*) FROM pg_extension WHERE extname = 'pgha'")" = 1 ] && return 0
+	node_sql "$1" "CREATE EXTENSION IF NOT EXISTS pgha" >/dev/null
+}
+
+# node_status NAME: "role leader in_recovery" from pgha_status()
+node_status() {
+	node_sql "$1" "SELECT role, coalesce(leader, '-'), pg_is_in_recovery() FROM pgha_status()"
+}
+
+# node_streams_from NAME LEADER: NAME streams from LEADER, shown by LEADER's
+# pg_stat_replication: state streaming, and NAME has flushed the WAL up to
+# where LEADER's was when asked (within 3 s).  The state alone is not proof:
+# a standby whose history diverged connects, is "streaming" for a moment,
+# is told the new timeline forked off before its position, and starts over,
+# once a second, for ever.
+node_streams_from() {
+	local lsn
+	lsn=$(node_sql "$2" "SELECT pg_current_wal_lsn()")
+	[ -n "$lsn" ] && poll_until 3 node_flushed_from "$1" "$2" "$lsn"
+}
+
+node_flushed_from() {
+	[ "$(node_sql "$2" "SELECT count(*) FROM pg_stat_replication
+		WHERE application_name = '$1' AND state = 'streaming' AND flush_lsn >= '$3'")" = 1 ]
+}
+
+# cluster_is_healthy: exactly one primary (holding the leader key), every other
+# running node a replica following it and streaming from it.  The reason it
+# is not healthy is left in CLUSTER_STATE.
+cluster_is_healthy() {
+	local leader n st nodes
+	nodes=$(cluster_up_nodes)
+	leader=$(cluster_leader)
+	if [ -z "$leader" ]; then CLUSTER_STATE="no leader key"; return 1; fi
+	if ! grep -qx "$leader" <<<"$nodes"; then CLUSTER_STATE="leader $leader is not a running node"; return 1; fi
+	cluster_ensure_extension "$leader"
+	for n in $nodes; do
+		st=$(node_status "$n")
+		if [ "$n" = "$leader" ]; then
+			[ "$st" = "primary $leader f" ] || { CLUSTER_STATE="leader $n: '$st'"; return 1; }
+		else
+			[ "$st" = "replica $leader t" ] || { CLUSTER_STATE="$n: '$st'"; return 1; }
+			node_streams_from "$n" "$leader" || { CLUSTER_STATE="$n does not stream from $leader"; return 1; }
+		fi
+	done
+	CLUSTER_STATE="healthy, leader $leader"
+}
+
+# cluster_wait_healthy TIMEOUT: poll until healthy; on timeout say why
+cluster_wait_healthy() {
+	local end=$(($(cluster_now_ms) + $1 * 1000))
+	while [ "$(cluster_now_ms)" -lt "$end" ]; do
+		cluster_is_healthy && return 0
+		sleep 0.2
+	done
+	echo "# cluster not healthy after $1 s: $CLUSTER_STATE"
+	return 1
+}
+
+# node_writable NAME: it accepts a write now
+node_writable() {
+	[ "$(node_sql "$1" "SELECT NOT pg_is_in_recovery()")" = t ]
+}
+
+node_not_writable() { ! node_writable "$1"; }
+
+# node_stopped NAME: no postmaster runs for its data directory
+node_stopped() { ! node_postmaster_pid "$1" >/dev/null; }
+
+# cluster_wait_leader TIMEOUT [NOT]: poll until the leader key names a running
+# node (other than NOT) that is out of recovery; sets CLUSTER_NEW_LEADER and
+# CLUSTER_LEADER_MS (when it was first seen)
+cluster_wait_leader() {
+	local end=$(($(cluster_now_ms) + $1 * 1000)) l
+	CLUSTER_NEW_LEADER=
+	while [ "$(cluster_now_ms)" -lt "$end" ]; do
+		l=$(cluster_leader)
+		if [ -n "$l" ] && [ "$l" != "${2:-}" ] && node_writable "$l"; then
+			CLUSTER_NEW_LEADER=$l
+			CLUSTER_LEADER_MS=$(cluster_now_ms)
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# cluster_wait_streaming NAME TIMEOUT: NAME is a replica of the current leader
+# (pgha_status) and streams from it (pg_stat_replication); sets CLUSTER_STREAM_MS
+cluster_wait_streaming() {
+	local name=$1 end=$(($(cluster_now_ms) + $2 * 1000)) l
+	while [ "$(cluster_now_ms)" -lt "$end" ]; do
+		l=$(cluster_leader)
+		if [ -n "$l" ] && [ "$l" != "$name" ] &&
+			[ "$(node_status "$name")" = "replica $l t" ] && node_streams_from "$name" "$l"; then
+			CLUSTER_STREAM_MS=$(cluster_now_ms)
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# --- faults ----------------------------------------------------------------
+
+# postgres crashes, the host (and the watchdog) stay
+cluster_kill_postmaster() {
+	local pid
+	pid=$(node_postmaster_pid "$1") || { echo "# $1 has no running postmaster" >&2; return 1; }
+	kill -KILL "$pid"
+}
+
+# the host dies: watchdog (and whatever runs in its process group), then the
+# postmaster and all its children at once, so that no connection lingers
+cluster_kill_node() {
+	local name=$1 wd=${NODE_WD[$1]:-} pm kids
+	if [ -n "$wd" ]; then
+		kill -KILL -- "-$wd" 2>/dev/null
+		kill -KILL "$wd" 2>/dev/null
+		wait "$wd" 2>/dev/null
+		cluster_forget_pid "$wd"
+	fi
+	if pm=$(node_postmaster_pid "$name"); then
+		kill -STOP "$pm" 2>/dev/null
+		kids=$(pgrep -P "$pm")
+		# shellcheck disable=SC2086
+		kill -KILL "$pm" $kids 2>/dev/null
+	fi
+	NODE_WD[$name]=
+	for _ in $(seq 50); do node_postmaster_pid "$name" >/dev/null || break; sleep 0.1; done
+}
+
+# cluster_stop_node NAME [nowait]: a clean stop, SIGTERM to the watchdog,
+# which stops postgres and hands over; then, unless nowait, wait (bounded)
+# until the watchdog has exited
+cluster_stop_node() {
+	local name=$1
+	node_up "$name" || return 0
+	kill -TERM "${NODE_WD[$name]}" 2>/dev/null
+	[ "${2:-}" = nowait ] && return 0
+	cluster_wait_stopped "$name" 60
+}
+
+# cluster_wait_stopped NAME TIMEOUT: its watchdog has exited
+cluster_wait_stopped() {
+	local wd=${NODE_WD[$1]:-}
+	[ -n "$wd" ] || return 0
+	poll_until "$2" bash -c "! kill -0 $wd 2>/dev/null" || return 1
+	wait "$wd" 2>/dev/null
+	cluster_forget_pid "$wd"
+	NODE_WD[$1]=
+}
+
+# cluster_restart_node NAME: the node comes back (same data directory)
+cluster_restart_node() {
+	node_up "$1" && return 0
+	cluster_run_watchdog "$1"
+}
+
+# cluster_cut_etcd NAME [STOP|KILL]: STOP makes its etcd requests hang (a
+# partition that drops packets), KILL refuses them at once
+cluster_cut_etcd() {
+	local name=$1 how=${2:-STOP}
+	forwarder_signal "$how" "${NODE_FWD[$name]}"
+	NODE_CUT[$name]=$how
+}
+
+cluster_restore_etcd() {
+	local name=$1
+	case ${NODE_CUT[$name]:-} in
+		STOP) forwarder_signal CONT "${NODE_FWD[$name]}" ;;
+		KILL)
+			start_forwarder "$(node_fwd_port "$name")" "$CLUSTER_ETCD_PORT"
+			NODE_FWD[$name]=$FORWARDER ;;
+	esac
+	NODE_CUT[$name]=
+}
+
+# --- workload --------------------------------------------------------------
+
+cluster_workload_build() {
+	[ -x "$WORKLOAD" ] && [ "$WORKLOAD" -nt "$CLUSTER_ROOT/test/tools/pgha_workload.c" ] && return 0
+	make -s -C "$CLUSTER_ROOT" test/tools/pgha_workload >/dev/null || {
+		echo "# could not build test/tools/pgha_workload" >&2
+		return 1
+	}
+}
+
+# the writer's DSN: every node, libpq picks the one that accepts writes
+cluster_dsn() {
+	local hosts="" ports="" n
+	for n in "${CLUSTER_NODES[@]}"; do
+		hosts+="${hosts:+,}127.0.0.1"
+		ports+="${ports:+,}$(node_port "$n")"
+	done
+	echo "host=$hosts port=$ports user=postgres dbname=postgres target_session_attrs=read-write connect_timeout=1"
+}
+
+# cluster_workload_start SECONDS: the writer and one probe per node, in
+# $WORKLOAD_DIR; they end by themselves after SECONDS
+cluster_workload_start() {
+	local secs=$1 n
+	WORKLOAD_RUN=$((WORKLOAD_RUN + 1))
+	WORKLOAD_DIR=$TEST_TMP/workload-$WORKLOAD_RUN
+	mkdir -p "$WORKLOAD_DIR"
+	WORKLOAD_PIDS=()
+	"$WORKLOAD" writer --dsn "$(cluster_dsn)" --seconds "$secs" \
+		--out "$WORKLOAD_DIR/writer.log" 2>>"$WORKLOAD_DIR/stderr" &
+	WORKLOAD_PIDS+=("$!")
+	for n in "${CLUSTER_NODES[@]}"; do
+		"$WORKLOAD" probe --name "$n" --seconds "$secs" --out "$WORKLOAD_DIR/probe-$n.log" \
+			--dsn "host=127.0.0.1 port=$(node_port "$n") user=postgres dbname=postgres connect_timeout=1" \
+			2>>"$WORKLOAD_DIR/stderr" &
+		WORKLOAD_PIDS+=("$!")
+	done
+	CLEANUP_PIDS+=("${WORKLOAD_PIDS[@]}")
+}
+
+# wait for the workload's own end (bounded by its --seconds, plus a margin)
+cluster_workload_wait() {
+	local p
+	for p in "${WORKLOAD_PIDS[@]}"; do
+		for _ in $(seq 1200); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$p" 2>/dev/null && stop_pid "$p"
+		wait "$p" 2>/dev/null
+		cluster_forget_pid "$p"
+	done
+	WORKLOAD_PIDS=()
+}
+
+cluster_workload_stop() {
+	local p
+	for p in "${WORKLOAD_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	cluster_workload_wait
+}
+
+# cluster_check [ALLOW_LOSS]: the checker on the last workload; prints its
+# report as TAP comments, sets CHECK_OUTAGE_MS, CHECK_LOST, CHECK_SPLIT,
+# CHECK_ACKED, CHECK_UNKNOWN, CHECK_OUTAGE_FROM_MS; returns its status
+cluster_check() {
+	local probes="" f rc line
+	# the nodes that had a probe: a node added later had none
+	for f in "$WORKLOAD_DIR"/probe-*.log; do probes+="${probes:+,}$f"; done
+	"$WORKLOAD" check --writer "$WORKLOAD_DIR/writer.log" --probes "$probes" \
+		--final-dsn "$(cluster_dsn)" --allow-loss "${1:-0}" >"$WORKLOAD_DIR/check.out" 2>&1
+	rc=$?
+	sed 's/^/#   /' "$WORKLOAD_DIR/check.out"
+	line=$(grep '^check: ' "$WORKLOAD_DIR/check.out" | tail -1)
+	CHECK_OUTAGE_MS=$(sed -n 's/.* outage_ms=\([0-9-]*\).*/\1/p' <<<"$line")
+	CHECK_LOST=$(sed -n 's/.* lost=\([0-9]*\).*/\1/p' <<<"$line")
+	CHECK_SPLIT=$(sed -n 's/.* split_brain_windows=\([0-9]*\).*/\1/p' <<<"$line")
+	CHECK_ACKED=$(sed -n 's/.* acked=\([0-9]*\).*/\1/p' <<<"$line")
+	CHECK_UNKNOWN=$(sed -n 's/.* unknown=\([0-9]*\).*/\1/p' <<<"$line")
+	CHECK_OUTAGE_FROM_MS=$(sed -n 's/.* outage_from_ms=\([0-9]*\).*/\1/p' <<<"$line")
+	return $rc
+}
+
+# --- evidence --------------------------------------------------------------
+
+# cluster_dump: what a failed test needs to be understood, as TAP comments
+cluster_dump() {
+	local n f k
+	echo "# --- cluster state at $(date +%T.%3N)"
+	for k in leader history status config; do
+		echo "#   etcd $k: $(etcd_get "$CLUSTER_E" "/service/$CLUSTER_SCOPE/$k" | head -c 400)"
+	done
+	for n in "${CLUSTER_NODES[@]}"; do
+		echo "#   etcd members/$n: $(etcd_get "$CLUSTER_E" "/service/$CLUSTER_SCOPE/members/$n")"
+		echo "#   $n pgha_status: $(node_sql "$n" "SELECT role, state, leader, timeline, last_error FROM pgha_status()")"
+		for f in "$TEST_TMP/watchdog-$n.log" "$TEST_TMP/watchdog-$n.out" "$(node_data "$n").log"; do
+			[ -s "$f" ] || continue
+			echo "#   --- tail of $f"
+			tail -n "${CLUSTER_DUMP_LINES:-25}" "$f" | sed 's/^/#     /'
+		done
+	done
+}
+
+# --- cleanup ---------------------------------------------------------------
+
+# the workload first; etcd back for every node (a watchdog releases the key
+# through it); SIGTERM to every watchdog, a bounded wait for it and its
+# postmaster; then lib.sh's cleanup stops whatever is left by PID
+cluster_cleanup() {
+	local n p deadline
+	for p in "${WORKLOAD_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for n in "${CLUSTER_NODES[@]}"; do
+		[ -n "${NODE_CUT[$n]:-}" ] && cluster_restore_etcd "$n"
+	done
+	for n in "${CLUSTER_NODES[@]}"; do
+		p=${NODE_WD[$n]:-}
+		[ -n "$p" ] && kill -TERM "$p" 2>/dev/null
+	done
+	deadline=$(($(cluster_now_ms) + 40000))
+	for n in "${CLUSTER_NODES[@]}"; do
+		p=${NODE_WD[$n]:-}
+		[ -n "$p" ] || continue
+		while [ "$(cluster_now_ms)" -lt "$deadline" ]; do
+			kill -0 "$p" 2>/dev/null || node_postmaster_pid "$n" >/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$p" 2>/dev/null; then
+			echo "# watchdog of $n did not exit on SIGTERM: killed" >&2
+			kill -KILL -- "-$p" 2>/dev/null
+			kill -KILL "$p" 2>/dev/null
+		fi
+	done
+	# lib.sh stops every data directory with a postmaster.pid by the pid in
+	# it: a stale file (postmaster killed) would aim at a reused pid
+	for n in "${CLUSTER_NODES[@]}"; do
+		node_postmaster_pid "$n" >/dev/null || rm -f "$(node_data "$n")/postmaster.pid"
+	done
+	cleanup
+}
+trap cluster_cleanup EXIT
+
+# --- assertions ------------------------------------------------------------
+
+# expect DESCRIPTION COMMAND...: like lib.sh's check, but returns the outcome
+# and prints the cluster's state (keys, pgha_status, log tails) on failure
+expect() {
+	local what=$1
+	shift
+	if "$@"; then
+		ok "$what"
+		return 0
+	fi
+	not_ok "$what"
+	cluster_dump
+	return 1
+}
+
+# bail_out: end a test that cannot go on (cleanup runs from the EXIT trap)
+bail_out() {
+	echo "# $*"
+	done_testing
+	exit 1
+}
+
+# writer_acked: how many writes the running workload's writer has had acknowledged
+writer_acked() { grep -c '^ack ' "$WORKLOAD_DIR/writer.log" 2>/dev/null; }
+
+# cluster_wait_writes COUNT TIMEOUT: the writer got COUNT more acknowledgements
+writer_acked_at_least() { [ "$(writer_acked)" -ge "$1" ]; }
+cluster_wait_writes() {
+	local target=$(($(writer_acked) + $1))
+	poll_until "$2" writer_acked_at_least "$target"
+}
+
+# cluster_verdict ALLOW_LOSS: stop the workload, run the checker and assert
+# what every failover test asserts: writes went on, no split brain, at most
+# ALLOW_LOSS acknowledged writes lost
+cluster_verdict() {
+	cluster_workload_stop
+	cluster_check "$1"
+	if [ -z "$CHECK_ACKED" ]; then
+		not_ok "the checker ran"
+		return 1
+	fi
+	check "writes were acknowledged ($CHECK_ACKED, $CHECK_UNKNOWN with unknown outcome)" \
+		test "$CHECK_ACKED" -gt 0
+	is "$CHECK_SPLIT" 0 "no split-brain window: never two nodes accepting writes at once"
+	check "at most $1 acknowledged writes lost (lost: $CHECK_LOST)" test "$CHECK_LOST" -le "$1"
+	note "longest write outage: $CHECK_OUTAGE_MS ms"
+}
+
+# probe_last_ack NAME / probe_first_sent NAME: from NAME's probe log of the
+# last workload, the ack time of its last write and the send time of its
+# first one (empty when it wrote nothing)
+probe_last_ack() { awk '$1 == "w" { t = $3 } END { print t }' "$WORKLOAD_DIR/probe-$1.log"; }
+probe_first_sent() { awk '$1 == "w" { print $2; exit }' "$WORKLOAD_DIR/probe-$1.log"; }
+
+# cluster_check_handover OLD NEW: after cluster_verdict, the one fact that
+# matters for safety rule 1 in plain numbers: OLD's last acknowledged write
+# came before NEW's first write was even sent
+cluster_check_handover() {
+	local last first
+	last=$(probe_last_ack "$1")
+	first=$(probe_first_sent "$2")
+	if [ -z "$last" ] || [ -z "$first" ]; then
+		not_ok "both $1 and $2 took probe writes (last of $1: '$last', first of $2: '$first')"
+		return 1
+	fi
+	check "$1 took its last write before $2 was asked for its first ($((first - last)) ms between them)" \
+		test "$last" -lt "$first"
+}
