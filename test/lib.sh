@@ -17,7 +17,11 @@ CLEANUP_GROUPS=()
 cleanup() {
 	local d p
 	for d in "${CLEANUP_DATADIRS[@]}"; do
-		[ -f "$d/postmaster.pid" ] && "$PGBIN/pg_ctl" -D "$d" stop -m immediate -w >/dev/null 2>&1
+		# only a live postmaster of this data directory: a stale
+		# postmaster.pid may name a pid that now belongs to someone else
+		p=$(head -1 "$d/postmaster.pid" 2>/dev/null)
+		[ -n "$p" ] && [ "/proc/$p/cwd" -ef "$d" ] &&
+			"$PGBIN/pg_ctl" -D "$d" stop -m immediate -w >/dev/null 2>&1
 	done
 	for p in "${CLEANUP_GROUPS[@]}"; do
 		kill -CONT -- "-$p" 2>/dev/null

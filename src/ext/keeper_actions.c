@@ -40,7 +40,10 @@ keeper_write_heartbeat(const Keeper *k, bool primary, const char *state)
 	memset(&hb, 0, sizeof(hb));
 	hb.written_ms = pgha_realtime_ms();
 	hb.primary = primary;
-	if (primary && k->fence_deadline_ms > 0 && !k->paused)
+	/* fenced: the shutdown is under way; the watchdog must not cut it short */
+	if (k->fenced)
+		state = "fenced";
+	else if (primary && k->fence_deadline_ms > 0 && !k->paused)
 		hb.fence_deadline_ms = Max(hb.written_ms + (k->fence_deadline_ms - now), 1);
 	strlcpy(hb.state, state, sizeof(hb.state));
 	if (!pgha_heartbeat_write(DataDir, &hb, err, sizeof(err)))
@@ -159,7 +162,9 @@ keeper_follow(const PghaCluster *cl)
  * A fresh leader's control file names the old timeline until the first
  * checkpoint after promotion; pg_rewind of the old leader reads it there
  * and would wrongly find "no rewind required".  Patroni does the same
- * (checkpoint_after_promote).  Once per promotion by this keeper.
+ * (checkpoint_after_promote).  Once per promotion by this keeper; the
+ * watchdog of a rewinding node also asks the source for a CHECKPOINT and
+ * retries while pg_rewind still finds both on the same timeline.
  */
 void
 keeper_checkpoint_after_promote(Keeper *k)
@@ -171,8 +176,9 @@ keeper_checkpoint_after_promote(Keeper *k)
 	k->checkpoint_done = true;
 	PG_TRY();
 	{
-		RequestCheckpoint(CHECKPOINT_IMMEDIATE | CHECKPOINT_FORCE | CHECKPOINT_WAIT);
-		ereport(LOG, (errmsg("pgha: checkpoint after promotion done")));
+		/* not waited for: writes go on meanwhile (see pgha-watchdog's rewind) */
+		RequestCheckpoint(CHECKPOINT_IMMEDIATE | CHECKPOINT_FORCE);
+		ereport(LOG, (errmsg("pgha: requested a checkpoint after the promotion")));
 	}
 	PG_CATCH();
 	{

@@ -75,6 +75,17 @@ lease_renewed(Keeper *k, int64 sent)
 }
 
 /*
+ * The lease is granted for ttl - 1 s (at least etcd's minimum, 2 s): etcd
+ * checks expiry every 0.5 s or so, so the keys of a dead leader are gone
+ * within ttl of its last renewal, which is what ttl promises.
+ */
+static int
+keeper_lease_ttl(const Keeper *k)
+{
+	return Max(k->cfg.ttl - 1, 2);
+}
+
+/*
  * Keep the lease alive.  The time the keepalive was sent (not answered) is
  * what bounds the lease's expiry in etcd, so that is what is recorded.
  */
@@ -85,7 +96,7 @@ ensure_lease(Keeper *k, CycleResult *res)
 	int			ttl_left = 0;
 	int64		sent = etcd_now_ms();
 
-	if (k->lease_id != 0 && k->lease_ttl == k->cfg.ttl)
+	if (k->lease_id != 0 && k->lease_ttl == keeper_lease_ttl(k))
 	{
 		if (etcd_lease_keepalive(k->client, k->lease_id, &ttl_left, &err) != ETCD_OK)
 			return fail(res, &err);
@@ -107,8 +118,8 @@ ensure_lease(Keeper *k, CycleResult *res)
 	}
 
 	sent = etcd_now_ms();
-	if (etcd_lease_grant(k->client, k->cfg.ttl, &k->lease_id, &k->lease_ttl,
-						 &err) != ETCD_OK)
+	if (etcd_lease_grant(k->client, keeper_lease_ttl(k), &k->lease_id,
+						 &k->lease_ttl, &err) != ETCD_OK)
 	{
 		k->lease_id = 0;
 		return fail(res, &err);
