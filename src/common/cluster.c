@@ -155,8 +155,8 @@ get_string(json_t *obj, const char *key, char *dst, size_t dstlen,
  * Patroni tolerates in its configuration: optional surrounding whitespace,
  * optional sign, digits.
  */
-static bool
-parse_int64_text(const char *s, int64_t *out)
+bool
+pgha_parse_int64_text(const char *s, int64_t *out)
 {
 	const char *p = s;
 	char	   *end;
@@ -198,7 +198,7 @@ get_int64(json_t *obj, const char *key, bool allow_text, int64_t min,
 		n = (int64_t) json_integer_value(v);
 	else if (allow_text && json_is_string(v) &&
 			 strlen(json_string_value(v)) == json_string_length(v) &&
-			 parse_int64_text(json_string_value(v), &n))
+			 pgha_parse_int64_text(json_string_value(v), &n))
 		;
 	else
 	{

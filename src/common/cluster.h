@@ -131,6 +131,13 @@ extern char *pgha_status_to_json(int64_t optime);
 extern bool pgha_status_from_json(const char *json, int64_t *optime,
 								  char *errbuf, size_t errlen);
 
+/*
+ * A decimal integer in a string, as Python's int() reads the numeric
+ * strings Patroni tolerates in its configuration: optional surrounding
+ * whitespace, optional sign, digits.
+ */
+extern bool pgha_parse_int64_text(const char *s, int64_t *out);
+
 /* host and port out of conn_url ("postgres://host:port/db"); false if unparsable */
 extern bool pgha_conn_url_host_port(const char *conn_url, char *host,
 									size_t hostlen, int *port);

@@ -13,6 +13,8 @@
  */
 #include "config_edit.h"
 
+#include "cluster.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -325,35 +327,14 @@ show_value(json_t *v, char *buf, size_t len)
 static bool
 int_value(json_t *v, int64_t *out)
 {
-	const char *s;
-	const char *p;
-	char	   *end;
-	long long	n;
-
 	if (json_is_integer(v))
 	{
 		*out = (int64_t) json_integer_value(v);
 		return true;
 	}
-	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-		return false;
-	s = p = json_string_value(v);
-	while (isspace((unsigned char) *p))
-		p++;
-	if (*p == '+' || *p == '-')
-		p++;
-	if (!isdigit((unsigned char) *p))
-		return false;
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno != 0)
-		return false;
-	while (isspace((unsigned char) *end))
-		end++;
-	if (*end != '\0')
-		return false;
-	*out = (int64_t) n;
-	return true;
+	return json_is_string(v) &&
+		strlen(json_string_value(v)) == json_string_length(v) &&
+		pgha_parse_int64_text(json_string_value(v), out);
 }
 
 /* Patroni's parse_bool(str(value)): 1, 0, or -1 */
