@@ -8,7 +8,7 @@ SELECT name, setting, unit, context
 SET pgha.scope = 'other';
 SET pgha.etcd_endpoints = 'http://127.0.0.1:2379';
 
--- a typo in the reserved prefix is an error, not a silent placeholder
+-- a typo in the reserved prefix is an error, not silently accepted
 SET pgha.etcd_endpoint = 'http://127.0.0.1:2379';
 
 -- ALTER SYSTEM runs the check hooks: malformed values are refused

@@ -25,6 +25,7 @@
  *-------------------------------------------------------------------------
  */
 #include "cluster.h"
+#include "errbuf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -49,21 +50,6 @@
 /* Python's json.dumps(separators=(',', ':')) with ensure_ascii */
 #define PATRONI_DUMP_FLAGS	(JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER)
 
-static void
-set_error(char *errbuf, size_t errlen, const char *fmt,...)
-__attribute__((format(printf, 3, 4)));
-
-static void
-set_error(char *errbuf, size_t errlen, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (errbuf == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* bounded copy that refuses rather than truncates */
 static bool
@@ -88,20 +74,20 @@ load_object(const char *json, const char *what, char *errbuf, size_t errlen)
 
 	if (json == NULL)
 	{
-		set_error(errbuf, errlen, "%s is missing", what);
+		pgha_set_error(errbuf, errlen, "%s is missing", what);
 		return NULL;
 	}
 	/* JSON_DECODE_ANY so that a scalar gets our message, not jansson's */
 	root = json_loads(json, JSON_DECODE_ANY, &jerr);
 	if (root == NULL)
 	{
-		set_error(errbuf, errlen, "%s is not valid JSON: %s (at byte %d)",
+		pgha_set_error(errbuf, errlen, "%s is not valid JSON: %s (at byte %d)",
 				  what, jerr.text, jerr.position);
 		return NULL;
 	}
 	if (!json_is_object(root))
 	{
-		set_error(errbuf, errlen, "%s is not a JSON object", what);
+		pgha_set_error(errbuf, errlen, "%s is not a JSON object", what);
 		json_decref(root);
 		return NULL;
 	}
@@ -131,19 +117,19 @@ get_string(json_t *obj, const char *key, char *dst, size_t dstlen,
 		return true;
 	if (!json_is_string(v))
 	{
-		set_error(errbuf, errlen, "\"%s\" is not a string", key);
+		pgha_set_error(errbuf, errlen, "\"%s\" is not a string", key);
 		return false;
 	}
 	s = json_string_value(v);
 	len = json_string_length(v);
 	if (strlen(s) != len)
 	{
-		set_error(errbuf, errlen, "\"%s\" contains a NUL character", key);
+		pgha_set_error(errbuf, errlen, "\"%s\" contains a NUL character", key);
 		return false;
 	}
 	if (!copy_bounded(dst, dstlen, s, len))
 	{
-		set_error(errbuf, errlen, "\"%s\" is longer than %zu bytes",
+		pgha_set_error(errbuf, errlen, "\"%s\" is longer than %zu bytes",
 				  key, dstlen - 1);
 		return false;
 	}
@@ -202,12 +188,12 @@ get_int64(json_t *obj, const char *key, bool allow_text, int64_t min,
 		;
 	else
 	{
-		set_error(errbuf, errlen, "\"%s\" is not an integer", key);
+		pgha_set_error(errbuf, errlen, "\"%s\" is not an integer", key);
 		return -1;
 	}
 	if (n < min || n > max)
 	{
-		set_error(errbuf, errlen,
+		pgha_set_error(errbuf, errlen,
 				  "\"%s\" is out of range: %" PRId64 " (allowed %" PRId64 "..%" PRId64 ")",
 				  key, n, min, max);
 		return -1;
@@ -264,7 +250,7 @@ get_bool_tag(json_t *tags, const char *key, bool *out,
 	b = parse_bool_value(v);
 	if (b < 0)
 	{
-		set_error(errbuf, errlen, "tag \"%s\" is not a boolean", key);
+		pgha_set_error(errbuf, errlen, "tag \"%s\" is not a boolean", key);
 		return false;
 	}
 	*out = (b == 1);
@@ -365,7 +351,7 @@ pgha_member_from_json(const char *json, PghaMember *m,
 	{
 		if (!json_is_object(tags))
 		{
-			set_error(errbuf, errlen, "\"tags\" is not an object");
+			pgha_set_error(errbuf, errlen, "\"tags\" is not an object");
 			goto done;
 		}
 		if (!get_bool_tag(tags, "nofailover", &tmp.nofailover, errbuf, errlen) ||
@@ -575,7 +561,7 @@ pgha_status_from_json(const char *json, int64_t *optime,
 	rc = get_int64(root, "optime", true, 0, INT64_MAX, &n, errbuf, errlen);
 	json_decref(root);
 	if (rc == 0)
-		set_error(errbuf, errlen, "status value has no \"optime\"");
+		pgha_set_error(errbuf, errlen, "status value has no \"optime\"");
 	if (rc <= 0)
 		return false;
 	*optime = n;

@@ -12,6 +12,7 @@
  *-------------------------------------------------------------------------
  */
 #include "config_edit.h"
+#include "errbuf.h"
 
 #include "cluster.h"
 
@@ -38,21 +39,6 @@
 #define DIFF_MAX_CELLS			(4 * 1024 * 1024)
 #define DIFF_CONTEXT			3
 
-static void
-set_error(char *errbuf, size_t errlen, const char *fmt,...)
-__attribute__((format(printf, 3, 4)));
-
-static void
-set_error(char *errbuf, size_t errlen, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (errbuf == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * Reals print with 17 significant digits by default, which turns 0.9
@@ -107,7 +93,7 @@ dump_compact(json_t *v, char *errbuf, size_t errlen)
 	char	   *out = dump(v, JSON_COMPACT | JSON_ENSURE_ASCII);
 
 	if (out == NULL)
-		set_error(errbuf, errlen, "out of memory");
+		pgha_set_error(errbuf, errlen, "out of memory");
 	return out;
 }
 
@@ -121,13 +107,13 @@ load_object(const char *text, const char *what, char *errbuf, size_t errlen)
 	root = json_loads(text, JSON_DECODE_ANY, &jerr);
 	if (root == NULL)
 	{
-		set_error(errbuf, errlen, "%s is not valid JSON: %s (line %d, column %d)",
+		pgha_set_error(errbuf, errlen, "%s is not valid JSON: %s (line %d, column %d)",
 				  what, jerr.text, jerr.line, jerr.column);
 		return NULL;
 	}
 	if (!json_is_object(root))
 	{
-		set_error(errbuf, errlen, "%s is not a JSON object", what);
+		pgha_set_error(errbuf, errlen, "%s is not a JSON object", what);
 		json_decref(root);
 		return NULL;
 	}
@@ -164,7 +150,7 @@ split_path(char *buf, char **parts, char *errbuf, size_t errlen,
 
 		if (n == MAX_PATH_PARTS)
 		{
-			set_error(errbuf, errlen, "path \"%s\" is deeper than %d levels",
+			pgha_set_error(errbuf, errlen, "path \"%s\" is deeper than %d levels",
 					  path, MAX_PATH_PARTS);
 			return -1;
 		}
@@ -177,7 +163,7 @@ split_path(char *buf, char **parts, char *errbuf, size_t errlen,
 			*dot = '\0';
 		if (*p == '\0')
 		{
-			set_error(errbuf, errlen, "path \"%s\" has an empty part", path);
+			pgha_set_error(errbuf, errlen, "path \"%s\" has an empty part", path);
 			return -1;
 		}
 		parts[n++] = p;
@@ -239,13 +225,13 @@ pgha_config_apply_set(const char *json, const char *assignment, char *errbuf,
 
 	if (eq == NULL)
 	{
-		set_error(errbuf, errlen, "\"%s\" is not PATH=VALUE", assignment);
+		pgha_set_error(errbuf, errlen, "\"%s\" is not PATH=VALUE", assignment);
 		return NULL;
 	}
 	len = (size_t) (eq - assignment);
 	if (len >= sizeof(path))
 	{
-		set_error(errbuf, errlen, "the path of \"%.40s...\" is too long", assignment);
+		pgha_set_error(errbuf, errlen, "the path of \"%.40s...\" is too long", assignment);
 		return NULL;
 	}
 	memcpy(path, assignment, len);
@@ -260,7 +246,7 @@ pgha_config_apply_set(const char *json, const char *assignment, char *errbuf,
 		*--end = '\0';
 	if (*start == '\0')
 	{
-		set_error(errbuf, errlen, "\"%s\" has no path before \"=\"", assignment);
+		pgha_set_error(errbuf, errlen, "\"%s\" has no path before \"=\"", assignment);
 		return NULL;
 	}
 	snprintf(shown, sizeof(shown), "%s", start);
@@ -275,7 +261,7 @@ pgha_config_apply_set(const char *json, const char *assignment, char *errbuf,
 	if (root == NULL)
 	{
 		if (json == NULL || json[0] == '\0')
-			set_error(errbuf, errlen, "out of memory");
+			pgha_set_error(errbuf, errlen, "out of memory");
 		return NULL;
 	}
 
@@ -285,7 +271,7 @@ pgha_config_apply_set(const char *json, const char *assignment, char *errbuf,
 		value = json_string(eq + 1);
 		if (value == NULL)
 		{
-			set_error(errbuf, errlen, "the value of \"%s\" is not valid UTF-8", shown);
+			pgha_set_error(errbuf, errlen, "the value of \"%s\" is not valid UTF-8", shown);
 			json_decref(root);
 			return NULL;
 		}
@@ -298,7 +284,7 @@ pgha_config_apply_set(const char *json, const char *assignment, char *errbuf,
 
 	if (!set_path(root, parts, nparts, value))
 	{
-		set_error(errbuf, errlen, "cannot set \"%s\" (a name that is not valid UTF-8, or out of memory)",
+		pgha_set_error(errbuf, errlen, "cannot set \"%s\" (a name that is not valid UTF-8, or out of memory)",
 				  shown);
 		json_decref(root);
 		return NULL;
@@ -411,10 +397,10 @@ check_key(const KnownKey *k, json_t *v, int64_t *n, char *errbuf, size_t errlen)
 			if (!int_value(v, n) || *n < k->min || *n > k->max)
 			{
 				if (k->max == INT64_MAX)
-					set_error(errbuf, errlen, "\"%s\" must be an integer >= %lld, not %s",
+					pgha_set_error(errbuf, errlen, "\"%s\" must be an integer >= %lld, not %s",
 							  k->name, (long long) k->min, shown);
 				else
-					set_error(errbuf, errlen, "\"%s\" must be an integer between %lld and %lld, not %s",
+					pgha_set_error(errbuf, errlen, "\"%s\" must be an integer between %lld and %lld, not %s",
 							  k->name, (long long) k->min, (long long) k->max, shown);
 				return false;
 			}
@@ -422,7 +408,7 @@ check_key(const KnownKey *k, json_t *v, int64_t *n, char *errbuf, size_t errlen)
 		case K_BOOL:
 			if (bool_value(v) < 0)
 			{
-				set_error(errbuf, errlen, "\"%s\" must be true or false, not %s",
+				pgha_set_error(errbuf, errlen, "\"%s\" must be true or false, not %s",
 						  k->name, shown);
 				return false;
 			}
@@ -431,7 +417,7 @@ check_key(const KnownKey *k, json_t *v, int64_t *n, char *errbuf, size_t errlen)
 			if (bool_value(v) < 0 &&
 				!(json_is_string(v) && strcmp(json_string_value(v), "strict") == 0))
 			{
-				set_error(errbuf, errlen, "\"%s\" must be true, false or \"strict\", not %s",
+				pgha_set_error(errbuf, errlen, "\"%s\" must be true, false or \"strict\", not %s",
 						  k->name, shown);
 				return false;
 			}
@@ -439,7 +425,7 @@ check_key(const KnownKey *k, json_t *v, int64_t *n, char *errbuf, size_t errlen)
 		case K_OBJECT:
 			if (!json_is_object(v))
 			{
-				set_error(errbuf, errlen, "\"%s\" must be an object, not %s",
+				pgha_set_error(errbuf, errlen, "\"%s\" must be an object, not %s",
 						  k->name, shown);
 				return false;
 			}
@@ -479,14 +465,14 @@ pgha_config_validate(const char *json, char *errbuf, size_t errlen)
 		char		shown[48];
 
 		show_value(params, shown, sizeof(shown));
-		set_error(errbuf, errlen, "\"postgresql.parameters\" must be an object, not %s",
+		pgha_set_error(errbuf, errlen, "\"postgresql.parameters\" must be an object, not %s",
 				  shown);
 		goto done;
 	}
 	if (!pgha_valid_timing((int) timing[0], (int) timing[1], (int) timing[2],
 						   why, sizeof(why)))
 	{
-		set_error(errbuf, errlen, "%s (a leader must survive a missed loop and a retry before its lease expires)",
+		pgha_set_error(errbuf, errlen, "%s (a leader must survive a missed loop and a retry before its lease expires)",
 				  why);
 		goto done;
 	}

@@ -12,6 +12,7 @@
  *-------------------------------------------------------------------------
  */
 #include "settings.h"
+#include "errbuf.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -28,21 +29,6 @@
 #define ENDPOINT_MAX_LEN	127		/* out[][128] of pgha_split_endpoints */
 #define HOSTNAME_MAX_LEN	253
 
-static void
-set_error(char *errbuf, size_t errlen, const char *fmt,...)
-__attribute__((format(printf, 3, 4)));
-
-static void
-set_error(char *errbuf, size_t errlen, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (errbuf == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
 
 bool
 pgha_valid_name(const char *s, char *errbuf, size_t errlen)
@@ -51,19 +37,19 @@ pgha_valid_name(const char *s, char *errbuf, size_t errlen)
 
 	if (s == NULL || s[0] == '\0')
 	{
-		set_error(errbuf, errlen, "name must not be empty");
+		pgha_set_error(errbuf, errlen, "name must not be empty");
 		return false;
 	}
 	if (strlen(s) > NAME_MAX_LEN)
 	{
-		set_error(errbuf, errlen, "name \"%.20s...\" is longer than %d characters",
+		pgha_set_error(errbuf, errlen, "name \"%.20s...\" is longer than %d characters",
 				  s, NAME_MAX_LEN);
 		return false;
 	}
 	/* a leading '.' would make "." and ".." possible as etcd key parts */
 	if (s[0] == '.')
 	{
-		set_error(errbuf, errlen, "name \"%s\" must not start with '.'", s);
+		pgha_set_error(errbuf, errlen, "name \"%s\" must not start with '.'", s);
 		return false;
 	}
 	for (i = 0; s[i] != '\0'; i++)
@@ -73,11 +59,11 @@ pgha_valid_name(const char *s, char *errbuf, size_t errlen)
 		if (!isalnum(c) && c != '_' && c != '.' && c != '-')
 		{
 			if (isprint(c))
-				set_error(errbuf, errlen,
+				pgha_set_error(errbuf, errlen,
 						  "name \"%s\" contains '%c': only letters, digits, '_', '.' and '-' are allowed",
 						  s, c);
 			else
-				set_error(errbuf, errlen,
+				pgha_set_error(errbuf, errlen,
 						  "name contains the byte 0x%02x at position %zu: only letters, digits, '_', '.' and '-' are allowed",
 						  c, i + 1);
 			return false;
@@ -93,18 +79,18 @@ pgha_valid_namespace(const char *s, char *errbuf, size_t errlen)
 
 	if (s == NULL || s[0] == '\0')
 	{
-		set_error(errbuf, errlen, "namespace must not be empty");
+		pgha_set_error(errbuf, errlen, "namespace must not be empty");
 		return false;
 	}
 	if (s[0] != '/')
 	{
-		set_error(errbuf, errlen, "namespace \"%.*s\" must start with '/'",
+		pgha_set_error(errbuf, errlen, "namespace \"%.*s\" must start with '/'",
 				  NAMESPACE_MAX_LEN, s);
 		return false;
 	}
 	if (strlen(s) > NAMESPACE_MAX_LEN)
 	{
-		set_error(errbuf, errlen, "namespace \"%.20s...\" is longer than %d characters",
+		pgha_set_error(errbuf, errlen, "namespace \"%.20s...\" is longer than %d characters",
 				  s, NAMESPACE_MAX_LEN);
 		return false;
 	}
@@ -115,14 +101,14 @@ pgha_valid_namespace(const char *s, char *errbuf, size_t errlen)
 		/* printable ASCII without space */
 		if (c <= 0x20 || c >= 0x7f)
 		{
-			set_error(errbuf, errlen,
+			pgha_set_error(errbuf, errlen,
 					  "namespace contains %s at position %zu: only printable characters without whitespace are allowed",
 					  c == ' ' ? "a space" : "a non-printable byte", i + 1);
 			return false;
 		}
 		if (c == '/' && s[i + 1] == '/')
 		{
-			set_error(errbuf, errlen, "namespace \"%s\" contains \"//\"", s);
+			pgha_set_error(errbuf, errlen, "namespace \"%s\" contains \"//\"", s);
 			return false;
 		}
 	}
@@ -209,14 +195,14 @@ check_host_port(const char *hp, size_t len, const char *what,
 
 		if (close == NULL || !valid_ipv6(hp + 1, (size_t) (close - hp - 1)))
 		{
-			set_error(errbuf, errlen, "%s \"%s\" has an invalid IPv6 address",
+			pgha_set_error(errbuf, errlen, "%s \"%s\" has an invalid IPv6 address",
 					  what, shown);
 			return false;
 		}
 		colon = close + 1;
 		if (colon >= hp + len || *colon != ':')
 		{
-			set_error(errbuf, errlen, "%s \"%s\" has no port", what, shown);
+			pgha_set_error(errbuf, errlen, "%s \"%s\" has no port", what, shown);
 			return false;
 		}
 	}
@@ -228,18 +214,18 @@ check_host_port(const char *hp, size_t len, const char *what,
 				colon = hp + i;
 		if (colon == NULL)
 		{
-			set_error(errbuf, errlen, "%s \"%s\" has no port", what, shown);
+			pgha_set_error(errbuf, errlen, "%s \"%s\" has no port", what, shown);
 			return false;
 		}
 		hostlen = (size_t) (colon - hp);
 		if (hostlen == 0)
 		{
-			set_error(errbuf, errlen, "%s \"%s\" has no host", what, shown);
+			pgha_set_error(errbuf, errlen, "%s \"%s\" has no host", what, shown);
 			return false;
 		}
 		if (!valid_hostname(hp, hostlen))
 		{
-			set_error(errbuf, errlen,
+			pgha_set_error(errbuf, errlen,
 					  "%s \"%s\" has an invalid host: expected a host name, an IPv4 address or an [IPv6] address",
 					  what, shown);
 			return false;
@@ -250,21 +236,21 @@ check_host_port(const char *hp, size_t len, const char *what,
 	portlen = (size_t) (hp + len - port);
 	if (portlen == 0)
 	{
-		set_error(errbuf, errlen, "%s \"%s\" has no port", what, shown);
+		pgha_set_error(errbuf, errlen, "%s \"%s\" has no port", what, shown);
 		return false;
 	}
 	for (i = 0; i < portlen; i++)
 	{
 		if (!isdigit((unsigned char) port[i]) || portlen > 5)
 		{
-			set_error(errbuf, errlen, "%s \"%s\" has an invalid port", what, shown);
+			pgha_set_error(errbuf, errlen, "%s \"%s\" has an invalid port", what, shown);
 			return false;
 		}
 		portnum = portnum * 10 + (port[i] - '0');
 	}
 	if (portnum < 1 || portnum > 65535)
 	{
-		set_error(errbuf, errlen, "%s \"%s\" has port %ld: ports are 1..65535",
+		pgha_set_error(errbuf, errlen, "%s \"%s\" has port %ld: ports are 1..65535",
 				  what, shown, portnum);
 		return false;
 	}
@@ -285,7 +271,7 @@ check_endpoint(const char *e, char *errbuf, size_t errlen)
 
 		if (isspace(c) || !isprint(c))
 		{
-			set_error(errbuf, errlen,
+			pgha_set_error(errbuf, errlen,
 					  "endpoint \"%s\" contains whitespace or a non-printable character",
 					  e);
 			return false;
@@ -297,7 +283,7 @@ check_endpoint(const char *e, char *errbuf, size_t errlen)
 		rest = e + 8;
 	else
 	{
-		set_error(errbuf, errlen, "endpoint \"%s\" must start with http:// or https://",
+		pgha_set_error(errbuf, errlen, "endpoint \"%s\" must start with http:// or https://",
 				  e);
 		return false;
 	}
@@ -305,14 +291,14 @@ check_endpoint(const char *e, char *errbuf, size_t errlen)
 	/* the client appends /v3/...; a path, query or credentials would break it */
 	if (strpbrk(rest, "/?#") != NULL)
 	{
-		set_error(errbuf, errlen,
+		pgha_set_error(errbuf, errlen,
 				  "endpoint \"%s\" must be scheme://host:port, without a path, query or fragment",
 				  e);
 		return false;
 	}
 	if (strchr(rest, '@') != NULL)
 	{
-		set_error(errbuf, errlen,
+		pgha_set_error(errbuf, errlen,
 				  "endpoint \"%s\" must not contain credentials: use the username and password settings",
 				  e);
 		return false;
@@ -333,7 +319,7 @@ parse_endpoints(const char *s, char out[][128], int max,
 
 	if (s == NULL || s[0] == '\0')
 	{
-		set_error(errbuf, errlen, "no etcd endpoint given");
+		pgha_set_error(errbuf, errlen, "no etcd endpoint given");
 		return -1;
 	}
 	for (;;)
@@ -354,13 +340,13 @@ parse_endpoints(const char *s, char out[][128], int max,
 		len = (size_t) (end - start);
 		if (len == 0)
 		{
-			set_error(errbuf, errlen, "endpoint list \"%s\" has an empty entry (number %d)",
+			pgha_set_error(errbuf, errlen, "endpoint list \"%s\" has an empty entry (number %d)",
 					  s, n + 1);
 			return -1;
 		}
 		if (len > ENDPOINT_MAX_LEN)
 		{
-			set_error(errbuf, errlen, "endpoint \"%.40s...\" is longer than %d characters",
+			pgha_set_error(errbuf, errlen, "endpoint \"%.40s...\" is longer than %d characters",
 					  start, ENDPOINT_MAX_LEN);
 			return -1;
 		}
@@ -370,7 +356,7 @@ parse_endpoints(const char *s, char out[][128], int max,
 			return -1;
 		if (n >= max)
 		{
-			set_error(errbuf, errlen,
+			pgha_set_error(errbuf, errlen,
 					  "endpoint \"%s\" is number %d: at most %d etcd endpoints are allowed",
 					  entry, n + 1, max);
 			return -1;
@@ -406,7 +392,7 @@ pgha_valid_connect_address(const char *s, char *errbuf, size_t errlen)
 
 	if (s == NULL || s[0] == '\0')
 	{
-		set_error(errbuf, errlen, "connect address must not be empty");
+		pgha_set_error(errbuf, errlen, "connect address must not be empty");
 		return false;
 	}
 	for (i = 0; s[i] != '\0'; i++)
@@ -415,7 +401,7 @@ pgha_valid_connect_address(const char *s, char *errbuf, size_t errlen)
 
 		if (isspace(c) || !isprint(c))
 		{
-			set_error(errbuf, errlen,
+			pgha_set_error(errbuf, errlen,
 					  "connect address \"%s\" contains whitespace or a non-printable character",
 					  s);
 			return false;
@@ -423,7 +409,7 @@ pgha_valid_connect_address(const char *s, char *errbuf, size_t errlen)
 	}
 	if (strchr(s, '/') != NULL || strchr(s, '@') != NULL)
 	{
-		set_error(errbuf, errlen, "connect address \"%s\" must be host:port", s);
+		pgha_set_error(errbuf, errlen, "connect address \"%s\" must be host:port", s);
 		return false;
 	}
 	return check_host_port(s, strlen(s), "connect address", s, errbuf, errlen);
@@ -435,19 +421,19 @@ pgha_valid_timing(int ttl, int loop_wait, int retry_timeout,
 {
 	if (ttl < PGHA_TTL_MIN || ttl > PGHA_TTL_MAX)
 	{
-		set_error(errbuf, errlen, "ttl %d is out of range (%d..%d)",
+		pgha_set_error(errbuf, errlen, "ttl %d is out of range (%d..%d)",
 				  ttl, PGHA_TTL_MIN, PGHA_TTL_MAX);
 		return false;
 	}
 	if (loop_wait < PGHA_LOOP_WAIT_MIN || loop_wait > PGHA_LOOP_WAIT_MAX)
 	{
-		set_error(errbuf, errlen, "loop_wait %d is out of range (%d..%d)",
+		pgha_set_error(errbuf, errlen, "loop_wait %d is out of range (%d..%d)",
 				  loop_wait, PGHA_LOOP_WAIT_MIN, PGHA_LOOP_WAIT_MAX);
 		return false;
 	}
 	if (retry_timeout < PGHA_RETRY_TIMEOUT_MIN || retry_timeout > PGHA_RETRY_TIMEOUT_MAX)
 	{
-		set_error(errbuf, errlen, "retry_timeout %d is out of range (%d..%d)",
+		pgha_set_error(errbuf, errlen, "retry_timeout %d is out of range (%d..%d)",
 				  retry_timeout, PGHA_RETRY_TIMEOUT_MIN, PGHA_RETRY_TIMEOUT_MAX);
 		return false;
 	}
@@ -459,7 +445,7 @@ pgha_valid_timing(int ttl, int loop_wait, int retry_timeout,
 	 */
 	if (ttl < loop_wait + 2 * retry_timeout)
 	{
-		set_error(errbuf, errlen,
+		pgha_set_error(errbuf, errlen,
 				  "ttl %d is less than loop_wait + 2 * retry_timeout = %d",
 				  ttl, loop_wait + 2 * retry_timeout);
 		return false;
@@ -476,22 +462,22 @@ pgha_valid_file_path(const char *s, char *errbuf, size_t errlen)
 		return true;
 	if (s[0] != '/')
 	{
-		set_error(errbuf, errlen, "path \"%s\" is not absolute", s);
+		pgha_set_error(errbuf, errlen, "path \"%s\" is not absolute", s);
 		return false;
 	}
 	if (stat(s, &st) != 0)
 	{
-		set_error(errbuf, errlen, "cannot access \"%s\": %s", s, strerror(errno));
+		pgha_set_error(errbuf, errlen, "cannot access \"%s\": %s", s, strerror(errno));
 		return false;
 	}
 	if (!S_ISREG(st.st_mode))
 	{
-		set_error(errbuf, errlen, "\"%s\" is not a regular file", s);
+		pgha_set_error(errbuf, errlen, "\"%s\" is not a regular file", s);
 		return false;
 	}
 	if (access(s, R_OK) != 0)
 	{
-		set_error(errbuf, errlen, "cannot read \"%s\": %s", s, strerror(errno));
+		pgha_set_error(errbuf, errlen, "cannot read \"%s\": %s", s, strerror(errno));
 		return false;
 	}
 	return true;

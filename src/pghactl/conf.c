@@ -16,6 +16,7 @@
  *-------------------------------------------------------------------------
  */
 #include "conf.h"
+#include "errbuf.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -55,19 +56,6 @@ static const SettingDef setting_defs[PS_COUNT] = {
 	[PS_REPLICATION_USER] = {"pgha.replication_user", "PGHA_REPLICATION_USER"},
 };
 
-static void
-set_error(char *errbuf, size_t errlen, const char *fmt,...)
-__attribute__((format(printf, 3, 4)));
-
-static void
-set_error(char *errbuf, size_t errlen, const char *fmt,...)
-{
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void
 pghactl_conf_init(PghactlSettings *st)
@@ -259,7 +247,7 @@ load_dir(PghactlSettings *st, const char *dir, int depth,
 
 	if (d == NULL)
 	{
-		set_error(errbuf, errlen, "cannot open directory \"%s\": %s", dir, strerror(errno));
+		pgha_set_error(errbuf, errlen, "cannot open directory \"%s\": %s", dir, strerror(errno));
 		return false;
 	}
 	while ((de = readdir(d)) != NULL)
@@ -290,7 +278,7 @@ load_dir(PghactlSettings *st, const char *dir, int depth,
 	}
 	closedir(d);
 	if (!ok)
-		set_error(errbuf, errlen, "out of memory reading directory \"%s\"", dir);
+		pgha_set_error(errbuf, errlen, "out of memory reading directory \"%s\"", dir);
 	else
 		qsort(names, n, sizeof(char *), compare_names);
 
@@ -361,7 +349,7 @@ parse_line(PghactlSettings *st, const char *file, int lineno, const char *line,
 		p++;
 		if (!scan_quoted(&p, value, sizeof(value)))
 		{
-			set_error(errbuf, errlen, "%s:%d: unterminated or overlong quoted string",
+			pgha_set_error(errbuf, errlen, "%s:%d: unterminated or overlong quoted string",
 					  file, lineno);
 			return false;
 		}
@@ -391,7 +379,7 @@ parse_line(PghactlSettings *st, const char *file, int lineno, const char *line,
 
 		if (depth >= CONF_MAX_DEPTH)
 		{
-			set_error(errbuf, errlen, "%s:%d: includes nested more than %d deep",
+			pgha_set_error(errbuf, errlen, "%s:%d: includes nested more than %d deep",
 					  file, lineno, CONF_MAX_DEPTH);
 			return false;
 		}
@@ -420,7 +408,7 @@ parse_line(PghactlSettings *st, const char *file, int lineno, const char *line,
 					 setting_defs[i].guc, 256, file, lineno);
 			if (!pghactl_conf_set(st, (PghactlSettingId) i, value, source))
 			{
-				set_error(errbuf, errlen, "out of memory");
+				pgha_set_error(errbuf, errlen, "out of memory");
 				return false;
 			}
 		}
@@ -428,7 +416,7 @@ parse_line(PghactlSettings *st, const char *file, int lineno, const char *line,
 	return true;
 
 syntax:
-	set_error(errbuf, errlen, "%s:%d: syntax error near \"%.20s\"", file, lineno, p);
+	pgha_set_error(errbuf, errlen, "%s:%d: syntax error near \"%.20s\"", file, lineno, p);
 	return false;
 }
 
@@ -446,7 +434,7 @@ load_file(PghactlSettings *st, const char *path, int depth,
 	f = fopen(path, "r");
 	if (f == NULL)
 	{
-		set_error(errbuf, errlen, "cannot open \"%s\": %s", path, strerror(errno));
+		pgha_set_error(errbuf, errlen, "cannot open \"%s\": %s", path, strerror(errno));
 		return false;
 	}
 	while (ok && (len = getline(&line, &cap, f)) >= 0)
@@ -456,7 +444,7 @@ load_file(PghactlSettings *st, const char *path, int depth,
 			line[--len] = '\0';
 		if (strlen(line) != (size_t) len)
 		{
-			set_error(errbuf, errlen, "%s:%d: NUL byte in line", path, lineno);
+			pgha_set_error(errbuf, errlen, "%s:%d: NUL byte in line", path, lineno);
 			ok = false;
 			break;
 		}
@@ -464,7 +452,7 @@ load_file(PghactlSettings *st, const char *path, int depth,
 	}
 	if (ok && ferror(f))
 	{
-		set_error(errbuf, errlen, "cannot read \"%s\": %s", path, strerror(errno));
+		pgha_set_error(errbuf, errlen, "cannot read \"%s\": %s", path, strerror(errno));
 		ok = false;
 	}
 	free(line);
@@ -494,13 +482,13 @@ read_password_file(PghactlSettings *st, char *errbuf, size_t errlen)
 
 	if (!pgha_valid_file_path(path, err, sizeof(err)))
 	{
-		set_error(errbuf, errlen, "%s (from %s)", err, st->s[PS_PASSWORD_FILE].source);
+		pgha_set_error(errbuf, errlen, "%s (from %s)", err, st->s[PS_PASSWORD_FILE].source);
 		return false;
 	}
 	f = fopen(path, "r");
 	if (f == NULL)
 	{
-		set_error(errbuf, errlen, "cannot open \"%s\": %s (from %s)",
+		pgha_set_error(errbuf, errlen, "cannot open \"%s\": %s (from %s)",
 				  path, strerror(errno), st->s[PS_PASSWORD_FILE].source);
 		return false;
 	}
@@ -511,7 +499,7 @@ read_password_file(PghactlSettings *st, char *errbuf, size_t errlen)
 	if (len > PASSWORD_MAX_LEN)
 	{
 		memset(buf, 0, sizeof(buf));
-		set_error(errbuf, errlen, "the password in \"%s\" is longer than %d bytes",
+		pgha_set_error(errbuf, errlen, "the password in \"%s\" is longer than %d bytes",
 				  path, PASSWORD_MAX_LEN);
 		return false;
 	}
@@ -520,7 +508,7 @@ read_password_file(PghactlSettings *st, char *errbuf, size_t errlen)
 	if (!pghactl_conf_set(st, PS_PASSWORD, buf, source))
 	{
 		memset(buf, 0, sizeof(buf));
-		set_error(errbuf, errlen, "out of memory");
+		pgha_set_error(errbuf, errlen, "out of memory");
 		return false;
 	}
 	memset(buf, 0, sizeof(buf));
@@ -538,7 +526,7 @@ check(const PghactlSettings *st, PghactlSettingId id, Validator validate,
 
 	if (v == NULL || validate(v, err, sizeof(err)))
 		return true;
-	set_error(errbuf, errlen, "%s (from %s)", err, st->s[id].source);
+	pgha_set_error(errbuf, errlen, "%s (from %s)", err, st->s[id].source);
 	return false;
 }
 
@@ -549,25 +537,25 @@ pghactl_conf_finish(PghactlSettings *st, bool need_etcd, char *errbuf,
 	if (pghactl_conf_get(st, PS_NAMESPACE) == NULL &&
 		!pghactl_conf_set(st, PS_NAMESPACE, PGHACTL_DEFAULT_NAMESPACE, "the default"))
 	{
-		set_error(errbuf, errlen, "out of memory");
+		pgha_set_error(errbuf, errlen, "out of memory");
 		return false;
 	}
 	if (pghactl_conf_get(st, PS_REPLICATION_USER) == NULL &&
 		!pghactl_conf_set(st, PS_REPLICATION_USER,
 						  PGHACTL_DEFAULT_REPLICATION_USER, "the default"))
 	{
-		set_error(errbuf, errlen, "out of memory");
+		pgha_set_error(errbuf, errlen, "out of memory");
 		return false;
 	}
 	if (need_etcd && pghactl_conf_get(st, PS_SCOPE) == NULL)
 	{
-		set_error(errbuf, errlen,
+		pgha_set_error(errbuf, errlen,
 				  "no cluster scope given: use --scope, PGHA_SCOPE or pgha.scope in a -c file");
 		return false;
 	}
 	if (need_etcd && pghactl_conf_get(st, PS_ENDPOINTS) == NULL)
 	{
-		set_error(errbuf, errlen,
+		pgha_set_error(errbuf, errlen,
 				  "no etcd endpoints given: use --endpoints, PGHA_ETCD_ENDPOINTS or pgha.etcd_endpoints in a -c file");
 		return false;
 	}
@@ -583,7 +571,7 @@ pghactl_conf_finish(PghactlSettings *st, bool need_etcd, char *errbuf,
 		return false;
 	if ((pghactl_conf_get(st, PS_CERT) == NULL) != (pghactl_conf_get(st, PS_KEY) == NULL))
 	{
-		set_error(errbuf, errlen,
+		pgha_set_error(errbuf, errlen,
 				  "a client certificate needs both pgha.etcd_cert and pgha.etcd_key");
 		return false;
 	}
@@ -596,7 +584,7 @@ pghactl_conf_finish(PghactlSettings *st, bool need_etcd, char *errbuf,
 	if ((pghactl_conf_get(st, PS_USERNAME) == NULL) !=
 		(pghactl_conf_get(st, PS_PASSWORD) == NULL))
 	{
-		set_error(errbuf, errlen,
+		pgha_set_error(errbuf, errlen,
 				  "etcd authentication needs both a username and a password");
 		return false;
 	}
