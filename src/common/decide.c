@@ -96,6 +96,7 @@ best_among_peers(const PghaLocalState *local, const PghaCluster *cl,
 		const PghaMember *m = &cl->members[i];
 
 		if (strcmp(m->name, local->name) == 0 || m->nofailover ||
+			m->failover_priority <= 0 ||
 			is_primary_role(m->role) || m->xlog_location < 0 ||
 			(m->timeline != 0 && m->timeline != local->timeline))
 			continue;

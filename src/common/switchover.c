@@ -54,9 +54,10 @@ unfit(const PghaCluster *cl, const PghaMember *m, int leader_tl, char *why,
 		: 1048576;
 	int64_t		lag = lag_of(cl, m);
 
-	if (m->nofailover)
+	if (m->nofailover || m->failover_priority <= 0)
 	{
-		snprintf(why, len, "Member \"%s\" is tagged nofailover.", m->name);
+		snprintf(why, len, "Member \"%s\" is tagged nofailover%s.", m->name,
+				 m->nofailover ? "" : " (failover_priority 0)");
 		return PGHA_SW_NOFAILOVER;
 	}
 	if (strcmp(m->role, "replica") != 0 || strcmp(m->state, "running") != 0 ||

@@ -37,6 +37,8 @@ int			pgha_retry_timeout = 10;
 char	   *pgha_replication_user = NULL;
 int			pgha_member_slot_retention = 600;
 int			pgha_switchover_timeout = 60;
+bool		pgha_nofailover = false;
+int			pgha_failover_priority = 1;
 
 typedef bool (*pgha_validator) (const char *s, char *errbuf, size_t errlen);
 
@@ -167,6 +169,15 @@ pgha_define_gucs(void)
 							"How long pgha_switchover() and pgha_failover() wait for the new leader.",
 							NULL, &pgha_switchover_timeout, 60, 1, 3600,
 							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pgha.nofailover",
+							 "Never promote this member (Patroni's nofailover tag).",
+							 NULL, &pgha_nofailover, false, PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("pgha.failover_priority",
+							"Among equally advanced candidates, the higher priority wins (Patroni's failover_priority tag; 0 = never).",
+							NULL, &pgha_failover_priority, 1, 0, 1000000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgha");
 }

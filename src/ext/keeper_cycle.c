@@ -274,7 +274,8 @@ fill_member(const CycleResult *res, PghaMember *m)
 	strlcpy(m->version, PGHA_VERSION_STRING, sizeof(m->version));
 	m->xlog_location = (int64_t) res->lsn;
 	m->timeline = res->timeline;
-	m->failover_priority = 1;
+	m->nofailover = pgha_nofailover;
+	m->failover_priority = pgha_failover_priority;
 }
 
 /*
@@ -608,7 +609,9 @@ keeper_run_cycle(Keeper *k, CycleResult *res)
 	local.system_identifier = sysid;
 	local.lsn = (int64_t) res->lsn;
 	local.timeline = res->timeline;
-	local.failover_priority = 1;
+	/* Patroni: failover_priority 0 means the same as nofailover */
+	local.nofailover = pgha_nofailover || pgha_failover_priority == 0;
+	local.failover_priority = pgha_failover_priority;
 	local.fresh_after_revision = k->last_leader_seen_rev;
 	local.peers_wait_over = k->no_leader_since_ms != 0 &&
 		etcd_now_ms() - k->no_leader_since_ms >= KEEPER_PEER_WAIT_MS;

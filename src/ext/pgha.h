@@ -41,6 +41,8 @@ extern int	pgha_retry_timeout;
 extern char *pgha_replication_user;
 extern int	pgha_member_slot_retention;
 extern int	pgha_switchover_timeout;
+extern bool pgha_nofailover;
+extern int	pgha_failover_priority;
 
 extern void pgha_define_gucs(void);
 

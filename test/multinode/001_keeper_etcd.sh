@@ -67,6 +67,17 @@ is "$(psql_at 25432 "SELECT role || '/' || state || '/' || leader FROM pgha_stat
 	"replica/following/n1" "standby's pgha_status() says replica following n1"
 is "$(etcd_get $E $P/leader)" "n1" "the leader key did not move"
 
+# tags: pgha.nofailover and pgha.failover_priority, published as Patroni does
+echo "pgha.nofailover = on" >>"$TEST_TMP/pg-n2/postgresql.conf"
+echo "pgha.failover_priority = 5" >>"$TEST_TMP/pg-n2/postgresql.conf"
+psql_at 25432 "SELECT pg_reload_conf()" >/dev/null
+tagged() { [ "$(etcd_get $E $P/members/n2 | jq -c .tags)" = '{"nofailover":true,"failover_priority":5}' ]; }
+check "a reload publishes the member's tags" poll_until 10 tagged
+sed -i "/^pgha.nofailover/d; /^pgha.failover_priority/d" "$TEST_TMP/pg-n2/postgresql.conf"
+psql_at 25432 "SELECT pg_reload_conf()" >/dev/null
+untagged() { [ "$(etcd_get $E $P/members/n2 | jq -c .tags)" = null ]; }
+check "and takes them back" poll_until 10 untagged
+
 # pghactl and patronictl both read the cluster
 list=$(./pghactl --endpoints $E --scope $SCOPE list 2>&1)
 echo "$list" | sed 's/^/#   /'

@@ -196,6 +196,8 @@ test_ignored_peers(void **state)
 	add_member("oldtl", "replica", 9000, 11);
 	cl.members[2].timeline = 7;
 	add_member("nowal", "replica", -1, 11);
+	add_member("prio0", "replica", 9000, 11);
+	cl.members[4].failover_priority = 0;	/* Patroni: never a candidate */
 	pgha_decide(&local, &cl, &d);
 	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);
 }
