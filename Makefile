@@ -5,6 +5,7 @@
 #   make installcheck           pg_regress against a temporary instance (needs etcd: see test/run-regress.sh)
 #   make test                   every suite, as README.md says; ends with "N passed, M failed"
 #   make demo                   local cluster on loopback (see README.md)
+#   make fuzz / make fuzz-run   libFuzzer targets (clang); FUZZ_SECONDS=10 per target
 
 EXTENSION = pgha
 MODULE_big = pgha
@@ -19,7 +20,7 @@ OBJS = $(EXT_SRCS:.c=.o) $(COMMON_OBJS)
 SCRIPTS_built = pghactl
 SCRIPTS = bin/pgha-watchdog
 EXTRA_CLEAN = pghactl $(PGHACTL_SRCS:.c=.o) $(UNIT_BINS) test/unit/*.o test/tools/pgha_workload \
-	results regression.diffs regression.out tmp_check log
+	results regression.diffs regression.out tmp_check log $(FUZZ_BINS)
 
 PG_CPPFLAGS = -I$(srcdir)/src/common $(shell pkg-config --cflags libcurl jansson)
 # jansson is linked dynamically; see src/common/pgha_json.h for why no code
@@ -81,3 +82,26 @@ demo: all
 
 .PHONY: unittest test demo
 endif
+
+# libFuzzer targets (test/fuzz/*.c) over the plain-C parsers, built with
+# clang, AddressSanitizer and UndefinedBehaviorSanitizer (made fatal, so
+# that undefined behaviour counts as a crash).  fuzz-run runs each for
+# FUZZ_SECONDS on a scratch copy of its seed corpus (test/fuzz/corpus/),
+# which it never grows; see test/run-fuzz.sh.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS = fuzz_etcd_answers fuzz_cluster_json
+FUZZ_BINS = $(FUZZ_TARGETS:%=test/fuzz/%_fuzz)
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined
+
+test/fuzz/%_fuzz: test/fuzz/%.c $(COMMON_SRCS) $(wildcard src/common/*.h)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc/common $(COMMON_SRCS) $< \
+		$(shell pkg-config --libs libcurl jansson) -o $@
+
+fuzz: $(FUZZ_BINS)
+
+fuzz-run:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash test/run-fuzz.sh
+
+.PHONY: fuzz fuzz-run

@@ -6,6 +6,7 @@
 #   live       the etcd client against a real etcd      (test/live/)
 #   regress    pg_regress on a temporary instance       (make installcheck)
 #   multinode  real etcd + real postgres servers        (test/multinode/*.sh)
+#   fuzz       libFuzzer on the parsers, 10 s a target  (test/run-fuzz.sh)
 #
 # postgres refuses to run as root: as root, this script installs pgha, copies
 # the tree to a directory owned by the postgres user and runs there as that
@@ -29,7 +30,7 @@ if [ ! -f "$(pg_config --pkglibdir)/pgha.so" ]; then
 	exit 2
 fi
 
-suites=${PGHA_SUITES:-"unit live regress multinode"}
+suites=${PGHA_SUITES:-"unit live regress multinode fuzz"}
 passed=0
 failed=0
 log=$(mktemp -d "${TMPDIR:-/tmp}/pgha-tests.XXXXXX")
@@ -74,6 +75,8 @@ for s in $suites; do
 			echo "live: $p passed, $f failed" | tee "$log/live" ;;
 		regress)
 			bash test/run-regress.sh 2>&1 | tee "$log/regress" ;;
+		fuzz)
+			bash test/run-fuzz.sh 2>&1 | tee "$log/fuzz" ;;
 		multinode)
 			: >"$log/multinode"
 			for t in test/multinode/[0-9]*.sh; do

@@ -1,0 +1,211 @@
+/*-------------------------------------------------------------------------
+ *
+ * fuzz_cluster_json.c
+ *	  libFuzzer target: the decoders of the cluster model (cluster.h) and
+ *	  the other text parsers that read what etcd or postgres hand us.
+ *
+ * Input layout: the first byte is a selector, the rest is the text.  The
+ * selector picks (modulo 7) the key under which the text is given to
+ * pgha_cluster_from_kvs as a one-kv range answer ("leader", "members/x",
+ * "config", "initialize", "status", "history", "failover"), and, through
+ * its high bits, the size of the error buffer and of the history arrays
+ * (all heap-allocated at exactly that size, so that AddressSanitizer sees
+ * any write past them).  The text, as a NUL-terminated copy, then goes to
+ * every decoder: member, config, status, failover, history, config pause,
+ * config editing, pg_controldata output and ISO 8601 times.
+ *
+ * Build and run: make fuzz-run (see README.md, "Fuzzing").
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "config_edit.h"
+#include "isotime.h"
+#include "node_plan.h"
+
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_PREFIX "/service/fuzz/"
+
+static const char *const kv_names[] = {
+	"leader", "members/x", "config", "initialize", "status", "history",
+	"failover"
+};
+
+#define NKV_NAMES	((int) (sizeof(kv_names) / sizeof(kv_names[0])))
+
+static const size_t err_sizes[] = {PGHA_ERR_LEN, 1, 16, 256};
+static const int hist_sizes[] = {8, 1, 0, 3};
+
+/*
+ * The text as the value of one key of the cluster prefix.
+ */
+static void
+fuzz_from_kvs(const char *name, const uint8_t *text, size_t len)
+{
+	EtcdKV		kv;
+	EtcdKVList	kvs;
+	PghaCluster *cl;
+	char		key[64];
+	int64_t		lsn;
+
+	snprintf(key, sizeof(key), "%s%s", FUZZ_PREFIX, name);
+	memset(&kv, 0, sizeof(kv));
+	kv.key = key;
+	kv.value = malloc(len + 1);
+	if (kv.value == NULL)
+		return;
+	if (len > 0)
+		memcpy(kv.value, text, len);
+	kv.value[len] = '\0';
+	kv.value_len = len;			/* may hide NUL bytes, as etcd allows */
+	kv.create_revision = 5;
+	kv.mod_revision = 7;
+	kv.version = 1;
+	kv.lease = 6770214326162497814LL;
+
+	kvs.kvs = &kv;
+	kvs.count = 1;
+	kvs.revision = 9;
+
+	cl = malloc(sizeof(PghaCluster));
+	if (cl != NULL)
+	{
+		pgha_cluster_from_kvs(FUZZ_PREFIX, &kvs, cl);
+		if (cl->nmembers > 0)
+		{
+			(void) pgha_cluster_find_member(cl, cl->members[0].name);
+			(void) pgha_member_display_role(cl, &cl->members[0]);
+			(void) pgha_member_lag_bytes(cl, &cl->members[0]);
+		}
+		(void) pgha_cluster_timeline_end(cl, cl->history_last_timeline, &lsn);
+		free(cl);
+	}
+	free(kv.value);
+}
+
+/*
+ * The text through every decoder; errbuf is exactly errlen bytes.
+ */
+static void
+fuzz_decoders(const char *text, char *errbuf, size_t errlen, int hmax)
+{
+	PghaMember	member;
+	PghaDynConfig cfg;
+	PghaFailover failover;
+	PghaControlData cd;
+	PghaTimestamp ts;
+	PghaHistoryEntry *entries;
+	int		   *tl;
+	int64_t    *lsn;
+	int64_t		optime;
+	int64_t		i64;
+	int			last_tl;
+	int			port;
+	uint64_t	u64;
+	char		host[PGHA_URL_LEN];
+	char	   *s;
+
+	memset(&member, 0, sizeof(member));
+	if (pgha_member_from_json(text, &member, errbuf, errlen))
+	{
+		s = pgha_member_to_json(&member);
+		free(s);
+		(void) pgha_conn_url_host_port(member.conn_url, host, sizeof(host),
+									   &port);
+	}
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (pgha_config_from_json(text, &cfg, errbuf, errlen))
+	{
+		s = pgha_config_to_json(&cfg);
+		free(s);
+	}
+
+	(void) pgha_status_from_json(text, &optime, errbuf, errlen);
+
+	memset(&failover, 0, sizeof(failover));
+	if (pgha_failover_from_json(text, &failover, errbuf, errlen))
+	{
+		s = pgha_failover_to_json(&failover);
+		free(s);
+		if (failover.scheduled_at[0] != '\0')
+			(void) pgha_parse_isotime(failover.scheduled_at, &ts,
+									  errbuf, errlen);
+	}
+
+	s = pgha_config_set_pause(text, true, errbuf, errlen);
+	free(s);
+	s = pgha_config_set_pause(text, false, errbuf, errlen);
+	free(s);
+
+	(void) pgha_history_last_timeline(text, &last_tl, errbuf, errlen);
+	entries = malloc(sizeof(PghaHistoryEntry) * (hmax > 0 ? hmax : 1));
+	tl = malloc(sizeof(int) * (hmax > 0 ? hmax : 1));
+	lsn = malloc(sizeof(int64_t) * (hmax > 0 ? hmax : 1));
+	if (entries != NULL && tl != NULL && lsn != NULL)
+	{
+		(void) pgha_history_decode(text, entries, hmax, errbuf, errlen);
+		(void) pgha_history_tail(text, tl, lsn, hmax);
+	}
+	free(entries);
+	free(tl);
+	free(lsn);
+	s = pgha_history_append(text, 2, 67560272, "fuzz",
+							"2026-11-23T23:48:53.124401+00:00", "pg1");
+	free(s);
+
+	(void) pgha_config_validate(text, errbuf, errlen);
+	s = pgha_config_parse_object(text, errbuf, errlen);
+	free(s);
+	s = pgha_config_pretty(text);
+	free(s);
+	(void) pgha_config_same(text, "{\"ttl\":30}");
+
+	(void) pgha_parse_controldata(text, &cd, errbuf, errlen);
+	(void) pgha_parse_isotime(text, &ts, errbuf, errlen);
+	(void) pgha_parse_lsn(text, &u64);
+	(void) pgha_parse_int64_text(text, &i64);
+	(void) pgha_conn_url_host_port(text, host, sizeof(host), &port);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t		sel;
+	const uint8_t *text;
+	size_t		len;
+	char	   *cstr;
+	char	   *errbuf;
+	size_t		errlen;
+
+	if (size == 0)
+		return 0;
+	sel = data[0];
+	text = data + 1;
+	len = size - 1;
+
+	fuzz_from_kvs(kv_names[sel % NKV_NAMES], text, len);
+
+	errlen = err_sizes[(sel >> 4) & 3];
+	errbuf = malloc(errlen);
+	cstr = malloc(len + 1);
+	if (errbuf != NULL && cstr != NULL)
+	{
+		if (len > 0)
+			memcpy(cstr, text, len);
+		cstr[len] = '\0';
+		fuzz_decoders(cstr, errbuf, errlen, hist_sizes[(sel >> 6) & 3]);
+	}
+	free(cstr);
+	free(errbuf);
+
+	return 0;
+}
