@@ -510,6 +510,12 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 			if (!write_bootstrap_keys(k, res, d, sysid) ||
 				!leader_action(k, res, d->leader_action, &won))
 				return false;
+			if (!won && k->paused)
+			{
+				/* maintenance mode: never fence, as decide.c says */
+				res->verdict = PGHA_V_PAUSED;
+				return publish_member(k, res, false);
+			}
 			if (!won)
 			{
 				res->verdict = PGHA_V_FENCE;
@@ -529,7 +535,7 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 				return false;
 			keeper_sync_slots(res->cluster);
 			if (res->cluster->has_failover &&
-					 strcmp(res->cluster->failover.member, pgha_node_name) == 0)
+				strcmp(res->cluster->failover.member, pgha_node_name) == 0)
 				keeper_clear_failover_key(k, res);	/* we took over: done */
 			return res->etcd_ok;
 		case PGHA_V_PROMOTING:
