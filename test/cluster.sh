@@ -559,3 +559,15 @@ cluster_check_handover() {
 	check "$1 took its last write before $2 was asked for its first ($((first - last)) ms between them)" \
 		test "$last" -lt "$first"
 }
+
+# cluster_start_loaded: 3 healthy nodes and the workload running for 80 s;
+# sets CLUSTER_OLD to the leader.  Bails out of the test when it cannot.
+cluster_start_loaded() {
+	cluster_start 3 || bail_out "the cluster did not start"
+	expect "3 nodes: one primary, two streaming replicas" cluster_wait_healthy 60 ||
+		bail_out "the cluster is not healthy"
+	CLUSTER_OLD=$(cluster_leader)
+	note "leader: $CLUSTER_OLD"
+	cluster_workload_start 80
+	expect "the writer's commits are acknowledged" cluster_wait_writes 100 15
+}

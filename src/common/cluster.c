@@ -207,8 +207,8 @@ get_int64(json_t *obj, const char *key, bool allow_text, int64_t min,
  * off/false/no/0, case-insensitive.  Returns 1, 0, or -1 when the value
  * means neither.
  */
-static int
-parse_bool_value(json_t *v)
+int
+pgha_json_bool(json_t *v)
 {
 	static const char *const yes[] = {"on", "true", "yes", "1"};
 	static const char *const no[] = {"off", "false", "no", "0"};
@@ -247,7 +247,7 @@ get_bool_tag(json_t *tags, const char *key, bool *out,
 	*out = false;
 	if (v == NULL)
 		return true;
-	b = parse_bool_value(v);
+	b = pgha_json_bool(v);
 	if (b < 0)
 	{
 		pgha_set_error(errbuf, errlen, "tag \"%s\" is not a boolean", key);
@@ -522,7 +522,7 @@ pgha_config_from_json(const char *json, PghaDynConfig *cfg,
 		tmp.maximum_lag_on_failover = n;
 
 	pause = get_field(root, "pause");
-	tmp.pause = (pause != NULL && parse_bool_value(pause) == 1);
+	tmp.pause = (pause != NULL && pgha_json_bool(pause) == 1);
 
 	*cfg = tmp;
 	ok = true;
@@ -771,7 +771,7 @@ config_pause_only(const char *value)
 	{
 		json_t	   *v = get_field(root, "pause");
 
-		pause = (v != NULL && parse_bool_value(v) == 1);
+		pause = (v != NULL && pgha_json_bool(v) == 1);
 	}
 	json_decref(root);
 	return pause;

@@ -323,32 +323,6 @@ int_value(json_t *v, int64_t *out)
 		pgha_parse_int64_text(json_string_value(v), out);
 }
 
-/* Patroni's parse_bool(str(value)): 1, 0, or -1 */
-static int
-bool_value(json_t *v)
-{
-	static const char *const yes[] = {"on", "true", "yes", "1"};
-	static const char *const no[] = {"off", "false", "no", "0"};
-	const char *s;
-	int			i;
-
-	if (json_is_boolean(v))
-		return json_is_true(v) ? 1 : 0;
-	if (json_is_integer(v))
-		return json_integer_value(v) == 1 ? 1 : json_integer_value(v) == 0 ? 0 : -1;
-	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-		return -1;
-	s = json_string_value(v);
-	for (i = 0; i < 4; i++)
-	{
-		if (strcasecmp(s, yes[i]) == 0)
-			return 1;
-		if (strcasecmp(s, no[i]) == 0)
-			return 0;
-	}
-	return -1;
-}
-
 typedef enum
 {
 	K_INT,
@@ -406,7 +380,7 @@ check_key(const KnownKey *k, json_t *v, int64_t *n, char *errbuf, size_t errlen)
 			}
 			return true;
 		case K_BOOL:
-			if (bool_value(v) < 0)
+			if (pgha_json_bool(v) < 0)
 			{
 				pgha_set_error(errbuf, errlen, "\"%s\" must be true or false, not %s",
 						  k->name, shown);
@@ -414,7 +388,7 @@ check_key(const KnownKey *k, json_t *v, int64_t *n, char *errbuf, size_t errlen)
 			}
 			return true;
 		case K_SYNC_MODE:
-			if (bool_value(v) < 0 &&
+			if (pgha_json_bool(v) < 0 &&
 				!(json_is_string(v) && strcmp(json_string_value(v), "strict") == 0))
 			{
 				pgha_set_error(errbuf, errlen, "\"%s\" must be true, false or \"strict\", not %s",

@@ -25,6 +25,13 @@ pgha_json_object(void)
 	return json_pack("{}");
 }
 
+/*
+ * Patroni's parse_bool(): a JSON boolean, 1 or 0, or one of on/off,
+ * true/false, yes/no, 1/0 in any case: 1, 0, or -1 when none of these.
+ * Defined in cluster.c.
+ */
+extern int	pgha_json_bool(json_t *v);
+
 #pragma GCC poison json_object
 
 #endif							/* PGHA_JSON_H */

@@ -17,13 +17,8 @@ cd "$(dirname "$0")/../.."
 CLUSTER_SCOPE=cutoff CLUSTER_PG_BASE=25830 CLUSTER_ETCD_PORT=23810
 . test/cluster.sh
 
-cluster_start 3 || bail_out "the cluster did not start"
-expect "3 nodes: one primary, two streaming replicas" cluster_wait_healthy 60 ||
-	bail_out "the cluster is not healthy"
-old=$(cluster_leader)
-note "leader: $old"
-cluster_workload_start 80
-expect "the writer's commits are acknowledged" cluster_wait_writes 100 15
+cluster_start_loaded
+old=$CLUSTER_OLD
 
 t0=$(cluster_now_ms)
 cluster_cut_etcd "$old" STOP

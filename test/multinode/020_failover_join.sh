@@ -8,13 +8,8 @@ cd "$(dirname "$0")/../.."
 CLUSTER_SCOPE=join CLUSTER_PG_BASE=25840 CLUSTER_ETCD_PORT=23810
 . test/cluster.sh
 
-cluster_start 3 || bail_out "the cluster did not start"
-expect "3 nodes: one primary, two streaming replicas" cluster_wait_healthy 60 ||
-	bail_out "the cluster is not healthy"
-leader=$(cluster_leader)
-note "leader: $leader"
-cluster_workload_start 80
-expect "the writer's commits are acknowledged" cluster_wait_writes 100 15
+cluster_start_loaded
+leader=$CLUSTER_OLD
 
 t0=$(cluster_now_ms)
 cluster_add_node
