@@ -16,7 +16,9 @@ CREATE FUNCTION pgha_status(
 	OUT paused boolean,
 	OUT ttl integer,
 	OUT loop_wait integer,
-	OUT retry_timeout integer)
+	OUT retry_timeout integer,
+	OUT synchronous_mode text,
+	OUT sync_standby text)
 RETURNS record
 AS 'MODULE_PATHNAME', 'pgha_status'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;

@@ -30,3 +30,6 @@ SELECT count(*) FROM (SELECT pgha_status()) s;
 
 -- the columns, in order
 SELECT * FROM pgha_status() WHERE false;
+
+-- synchronous mode is off by default: no sync standby
+SELECT synchronous_mode, sync_standby IS NULL AS no_sync_standby FROM pgha_status();

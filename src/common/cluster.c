@@ -15,7 +15,7 @@
  *
  * Display helpers reproduce patronictl 3.0.2 (patroni/utils.py,
  * cluster_as_json): the role shown is derived from the leader key (and the
- * sync key, not modelled yet), never from the member's own "role" field,
+ * sync key), never from the member's own "role" field,
  * and lag is measured against the "status" optime, which counts as 0 when
  * absent.
  *
@@ -472,7 +472,45 @@ pgha_config_to_json(const PghaDynConfig *cfg)
 	/* "patronictl resume" removes the key rather than writing false */
 	if (ok && cfg->pause)
 		ok = put(root, "pause", json_true());
+	if (ok && cfg->synchronous_mode != PGHA_SYNC_OFF)
+		ok = put(root, "synchronous_mode", json_true());
+	if (ok && cfg->synchronous_mode == PGHA_SYNC_STRICT)
+		ok = put(root, "synchronous_mode_strict", json_true());
+	if (ok && cfg->synchronous_node_count > 1)
+		ok = put(root, "synchronous_node_count",
+				 json_integer(cfg->synchronous_node_count));
 	return dump_and_free(root, ok);
+}
+
+/*
+ * Patroni's synchronous_mode (a boolean) and synchronous_mode_strict; pgha
+ * also takes synchronous_mode: "strict".  Absent means off.
+ */
+static bool
+get_sync_mode(json_t *root, PghaSyncMode *mode, char *errbuf, size_t errlen)
+{
+	json_t	   *v = get_field(root, "synchronous_mode");
+	json_t	   *strict = get_field(root, "synchronous_mode_strict");
+	int			b = 0;
+	int			st = 0;
+
+	if (v != NULL && json_is_string(v) &&
+		strcmp(json_string_value(v), "strict") == 0)
+		b = st = 1;
+	else if (v != NULL && (b = pgha_json_bool(v)) < 0)
+	{
+		pgha_set_error(errbuf, errlen,
+					   "\"synchronous_mode\" is not a boolean or \"strict\"");
+		return false;
+	}
+	if (strict != NULL && st == 0 && (st = pgha_json_bool(strict)) < 0)
+	{
+		pgha_set_error(errbuf, errlen,
+					   "\"synchronous_mode_strict\" is not a boolean");
+		return false;
+	}
+	*mode = b == 0 ? PGHA_SYNC_OFF : st == 1 ? PGHA_SYNC_STRICT : PGHA_SYNC_ON;
+	return true;
 }
 
 /*
@@ -520,6 +558,15 @@ pgha_config_from_json(const char *json, PghaDynConfig *cfg,
 		goto done;
 	if (rc > 0)
 		tmp.maximum_lag_on_failover = n;
+
+	rc = get_int64(root, "synchronous_node_count", true, 1, PGHA_MAX_SYNC,
+				   &n, errbuf, errlen);
+	if (rc < 0)
+		goto done;
+	if (rc > 0)
+		tmp.synchronous_node_count = (int) n;
+	if (!get_sync_mode(root, &tmp.synchronous_mode, errbuf, errlen))
+		goto done;
 
 	pause = get_field(root, "pause");
 	tmp.pause = (pause != NULL && pgha_json_bool(pause) == 1);
@@ -756,25 +803,30 @@ set_initialize(PghaCluster *out, const EtcdKV *kv)
 }
 
 /*
- * The pause flag of a config value that failed to decode as a whole.
- * Patroni reads "pause" on its own (Cluster.is_paused), so a bad ttl does
- * not unpause a cluster; pgha keeps the operator's pause for the same
- * reason: when in doubt, do not fail over automatically.
+ * The pause flag and synchronous mode of a config value that failed to
+ * decode as a whole.  Patroni reads "pause" on its own (Cluster.is_paused),
+ * so a bad ttl does not unpause a cluster; pgha keeps the operator's pause
+ * and synchronous mode for the same reason: when in doubt, do not fail
+ * over automatically, and never to a standby that may lack commits.
  */
-static bool
-config_pause_only(const char *value)
+static void
+config_safe_flags(const char *value, PghaDynConfig *cfg)
 {
 	json_t	   *root = json_loads(value, JSON_DECODE_ANY, NULL);
-	bool		pause = false;
+	char		err[PGHA_ERR_LEN];
 
+	cfg->pause = false;
+	cfg->synchronous_mode = PGHA_SYNC_OFF;
 	if (root != NULL && json_is_object(root))
 	{
 		json_t	   *v = get_field(root, "pause");
 
-		pause = (v != NULL && pgha_json_bool(v) == 1);
+		cfg->pause = (v != NULL && pgha_json_bool(v) == 1);
+		/* a synchronous_mode that does not read as off is taken as on */
+		if (!get_sync_mode(root, &cfg->synchronous_mode, err, sizeof(err)))
+			cfg->synchronous_mode = PGHA_SYNC_ON;
 	}
 	json_decref(root);
-	return pause;
 }
 
 static void
@@ -790,6 +842,8 @@ set_config(PghaCluster *out, const EtcdKV *kv)
 	out->config.retry_timeout = PATRONI_DEFAULT_RETRY_TIMEOUT;
 	out->config.maximum_lag_on_failover = PATRONI_DEFAULT_MAX_LAG;
 	out->config.pause = false;
+	out->config.synchronous_mode = PGHA_SYNC_OFF;
+	out->config.synchronous_node_count = 1;
 	if (value == NULL)
 	{
 		out->config_valid = false;
@@ -800,7 +854,7 @@ set_config(PghaCluster *out, const EtcdKV *kv)
 	if (!out->config_valid)
 	{
 		note_error(out, "config: %s", err);
-		out->config.pause = config_pause_only(value);
+		config_safe_flags(value, &out->config);
 	}
 }
 
@@ -821,6 +875,22 @@ set_status(PghaCluster *out, const EtcdKV *kv)
 		out->has_optime = true;
 	else
 		note_error(out, "status: %s", err);
+}
+
+/* an undecodable sync key lists nobody: no promotion on its word */
+static void
+set_sync(PghaCluster *out, const EtcdKV *kv)
+{
+	const char *value = kv_text(kv);
+	char		err[PGHA_ERR_LEN] = "value contains a NUL byte";
+
+	out->has_sync = true;
+	out->sync_mod_revision = kv->mod_revision;
+	if (value == NULL || !pgha_sync_from_json(value, &out->sync, err, sizeof(err)))
+	{
+		memset(&out->sync, 0, sizeof(out->sync));
+		note_error(out, "sync key: %s", err);
+	}
 }
 
 /* keep where the last few timelines ended, for the watchdog's rejoin */
@@ -855,6 +925,7 @@ pgha_cluster_from_kvs(const char *prefix, const EtcdKVList *kvs,
 	out->config.loop_wait = PATRONI_DEFAULT_LOOP_WAIT;
 	out->config.retry_timeout = PATRONI_DEFAULT_RETRY_TIMEOUT;
 	out->config.maximum_lag_on_failover = PATRONI_DEFAULT_MAX_LAG;
+	out->config.synchronous_node_count = 1;
 	if (kvs == NULL)
 		return;
 	out->revision = kvs->revision;
@@ -912,7 +983,10 @@ pgha_cluster_from_kvs(const char *prefix, const EtcdKVList *kvs,
 				set_history_tail(out, kv->value);
 		}
 
-		/* sync, failsafe and anything else are not modelled yet */
+		else if (strcmp(rel, "sync") == 0)
+			set_sync(out, kv);
+
+		/* failsafe and anything else are not modelled yet */
 	}
 }
 
@@ -940,13 +1014,17 @@ is_leader(const PghaCluster *cl, const PghaMember *m)
  * patronictl 3.0.2 derives the role from the keys, not from the member's
  * "role" field: the leader key's member is the leader ("Standby Leader" in
  * a standby cluster, not modelled), members of the sync key are "Sync
- * Standby" (not modelled yet), everyone else is "Replica", whatever its
+ * Standby", everyone else is "Replica", whatever its
  * own role says (a demoted or stopped old primary shows as Replica).
  */
 const char *
 pgha_member_display_role(const PghaCluster *cl, const PghaMember *m)
 {
-	return is_leader(cl, m) ? "Leader" : "Replica";
+	if (is_leader(cl, m))
+		return "Leader";
+	if (cl->has_sync && pgha_sync_lists(&cl->sync, m->name))
+		return "Sync Standby";
+	return "Replica";
 }
 
 /*

@@ -46,6 +46,16 @@ typedef struct PghaMember
 	int64_t		mod_revision;	/* etcd revision of the key's last change */
 } PghaMember;
 
+/* synchronous_mode of the config key (Patroni: synchronous_mode[_strict]) */
+typedef enum PghaSyncMode
+{
+	PGHA_SYNC_OFF = 0,
+	PGHA_SYNC_ON,				/* commits wait for the sync standbys, if any */
+	PGHA_SYNC_STRICT			/* commits wait, even when there is none */
+} PghaSyncMode;
+
+#define PGHA_MAX_SYNC		8	/* synchronous_node_count at most */
+
 /* the shared dynamic configuration (the "config" key) */
 typedef struct PghaDynConfig
 {
@@ -54,7 +64,22 @@ typedef struct PghaDynConfig
 	int			retry_timeout;
 	int64_t		maximum_lag_on_failover;
 	bool		pause;
+	PghaSyncMode synchronous_mode;
+	int			synchronous_node_count; /* 1..PGHA_MAX_SYNC, default 1 */
 } PghaDynConfig;
+
+/*
+ * The "sync" key: {"leader":"n1","sync_standby":"n2,n3"} ("sync_standby"
+ * null when there is none).  The members listed have every commit the
+ * leader acknowledged (safety rule 3); in synchronous mode only they (and
+ * the leader named) may be promoted.
+ */
+typedef struct PghaSyncState
+{
+	char		leader[PGHA_NAME_LEN];
+	int			nmembers;
+	char		members[PGHA_MAX_SYNC][PGHA_NAME_LEN];
+} PghaSyncState;
 
 /* a switchover or manual failover request: the "failover" key */
 typedef struct PghaFailover
@@ -96,6 +121,10 @@ typedef struct PghaCluster
 	bool		has_optime;
 	int64_t		optime;			/* "status" key: leader's last WAL position */
 
+	bool		has_sync;		/* the key exists (maybe undecodable) */
+	PghaSyncState sync;			/* empty when undecodable: nobody listed */
+	int64_t		sync_mod_revision;	/* 0 when the key is absent */
+
 	int			nmembers;
 	PghaMember	members[PGHA_MAX_MEMBERS];
 	int			nbad_members;	/* member keys that failed to decode */
@@ -125,6 +154,19 @@ extern char *pgha_config_to_json(const PghaDynConfig *cfg);
 /* missing fields keep the values already in *cfg */
 extern bool pgha_config_from_json(const char *json, PghaDynConfig *cfg,
 								  char *errbuf, size_t errlen);
+
+/*
+ * The sync key.  Decoding is strict about types and sizes (an undecodable
+ * key lists nobody, so nobody is promoted on its word); names are compared
+ * case-insensitively, as Patroni does.
+ */
+extern bool pgha_sync_from_json(const char *json, PghaSyncState *s,
+								char *errbuf, size_t errlen);
+extern char *pgha_sync_to_json(const PghaSyncState *s);
+extern bool pgha_sync_lists(const PghaSyncState *s, const char *name);
+/* in synchronous mode, may this member be promoted? (listed, or the leader named) */
+extern bool pgha_sync_may_promote(const PghaCluster *cl, const char *name);
+extern const char *pgha_sync_mode_name(PghaSyncMode mode);
 
 /* {"optime":N} */
 extern char *pgha_status_to_json(int64_t optime);

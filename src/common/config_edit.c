@@ -350,7 +350,7 @@ static const KnownKey known_keys[] = {
 	{"primary_stop_timeout", K_INT, 0, INT32_MAX},
 	{"master_start_timeout", K_INT, 0, INT32_MAX},
 	{"master_stop_timeout", K_INT, 0, INT32_MAX},
-	{"synchronous_node_count", K_INT, 1, INT32_MAX},
+	{"synchronous_node_count", K_INT, 1, PGHA_MAX_SYNC},
 	{"pause", K_BOOL, 0, 0},
 	{"failsafe_mode", K_BOOL, 0, 0},
 	{"synchronous_mode_strict", K_BOOL, 0, 0},

@@ -24,6 +24,14 @@
  * every replica rewrites its key at once, and a candidate waits (briefly,
  * see peers_wait_over) until the peers' keys are fresh.
  *
+ * Synchronous mode (config synchronous_mode on or strict, safety rule 3):
+ * only a member listed in the sync key (or the leader it names) may take
+ * the key, automatically or on request; it competes only with the other
+ * listed members and has no lag limit, since it has every commit the
+ * leader acknowledged.  Without a sync key nobody is promoted.  The
+ * leader's side (synchronous_standby_names and the sync key) is in
+ * sync_plan.c and keeper_sync.c.
+ *
  * Maintenance mode (config "pause"): no automatic failover and no fencing;
  * only a manual failover naming a member is carried out.
  *
@@ -86,6 +94,12 @@ names(const char *field, const char *name)
 	return field[0] != '\0' && strcmp(field, name) == 0;
 }
 
+static bool
+sync_mode(const PghaCluster *cl)
+{
+	return cl->config.synchronous_mode != PGHA_SYNC_OFF;
+}
+
 /* true when the peers' positions say we are the best candidate */
 static bool
 best_among_peers(const PghaLocalState *local, const PghaCluster *cl,
@@ -99,6 +113,9 @@ best_among_peers(const PghaLocalState *local, const PghaCluster *cl,
 			m->failover_priority <= 0 ||
 			is_primary_role(m->role) || m->xlog_location < 0 ||
 			(m->timeline != 0 && m->timeline != local->timeline))
+			continue;
+		/* in synchronous mode only the sync standbys compete */
+		if (sync_mode(cl) && !pgha_sync_may_promote(cl, m->name))
 			continue;
 		if (m->mod_revision <= local->fresh_after_revision &&
 			!local->peers_wait_over)
@@ -146,6 +163,19 @@ decide_failover(const PghaLocalState *local, const PghaCluster *cl,
 		return;
 	}
 
+	/*
+	 * Synchronous mode (safety rule 3): only a member the sync key lists has
+	 * every acknowledged commit, whoever asks.
+	 */
+	if (sync_mode(cl) && !pgha_sync_may_promote(cl, local->name))
+	{
+		snprintf(out->reason, sizeof(out->reason),
+				 "synchronous mode: not a synchronous standby (sync key: %s)",
+				 !cl->has_sync ? "absent" : cl->sync.nmembers > 0 ?
+				 cl->sync.members[0] : "none listed");
+		return;
+	}
+
 	/* a switchover or manual failover naming us */
 	if (named)
 	{
@@ -184,7 +214,9 @@ decide_failover(const PghaLocalState *local, const PghaCluster *cl,
 		snprintf(out->reason, sizeof(out->reason), "tagged nofailover");
 		return;
 	}
-	if (cl->has_optime && max_lag >= 0 && cl->optime - local->lsn > max_lag)
+	/* a synchronous standby has every acknowledged commit: no lag check */
+	if (!sync_mode(cl) && cl->has_optime && max_lag >= 0 &&
+		cl->optime - local->lsn > max_lag)
 	{
 		snprintf(out->reason, sizeof(out->reason),
 				 "%" PRId64 " bytes behind the last leader position, more than maximum_lag_on_failover (%" PRId64 ")",

@@ -19,6 +19,10 @@
  *						Written by the watchdog when it sets up a replica and by
  *						the keeper when the standby must follow a new leader
  *						(then the keeper sends SIGHUP to the postmaster).
+ *	 pgha_sync.conf		included from postgresql.conf after it (include_if_exists):
+ *						synchronous_standby_names in synchronous mode, written
+ *						by the keeper (keeper_sync.c) with a SIGHUP; without a
+ *						setting when synchronous mode is off.
  *
  * Plain C, shared by pgha.so and pghactl.
  *
@@ -34,6 +38,7 @@
 #define PGHA_HEARTBEAT_FILE		"pgha.heartbeat"
 #define PGHA_FENCED_FILE		"pgha.fenced"
 #define PGHA_RECOVERY_CONF		"pgha_recovery.conf"
+#define PGHA_SYNC_CONF			"pgha_sync.conf"
 
 typedef struct PghaHeartbeat
 {

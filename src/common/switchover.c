@@ -4,7 +4,8 @@
  *	  The checks before a switchover or manual failover (see switchover.h).
  *
  * A candidate must be a running replica on the leader's timeline, not
- * tagged nofailover, and within maximum_lag_on_failover of the leader's
+ * tagged nofailover, in synchronous mode listed in the sync key, and
+ * otherwise within maximum_lag_on_failover of the leader's
  * last published position (the status key), as in Patroni.  Without a
  * named candidate, the most advanced such replica is chosen (ties: higher
  * failover_priority, then the smaller name), the rule automatic failover
@@ -68,7 +69,15 @@ unfit(const PghaCluster *cl, const PghaMember *m, int leader_tl, char *why,
 				 m->state[0] ? m->state : "unknown", m->timeline);
 		return PGHA_SW_NOT_HEALTHY;
 	}
-	if (max_lag >= 0 && lag > max_lag)
+	if (cl->config.synchronous_mode != PGHA_SYNC_OFF &&
+		!pgha_sync_may_promote(cl, m->name))
+	{
+		snprintf(why, len, "Member \"%s\" is not a synchronous standby, and the cluster is in synchronous mode.",
+				 m->name);
+		return PGHA_SW_NOT_SYNC;
+	}
+	if (cl->config.synchronous_mode == PGHA_SYNC_OFF && max_lag >= 0 &&
+		lag > max_lag)
 	{
 		if (lag == INT64_MAX)
 			snprintf(why, len, "Member \"%s\" publishes no WAL position.", m->name);
@@ -166,6 +175,8 @@ pgha_switchover_check(const PghaCluster *cl, const char *candidate,
 	{
 		set(out, PGHA_SW_NO_CANDIDATE, "no replica can take over",
 			"pgha_members() shows the members' state and lag.",
+			cl->config.synchronous_mode != PGHA_SYNC_OFF ?
+			"No member is a running synchronous standby that is not tagged nofailover." :
 			"No member is a running replica within maximum_lag_on_failover that is not tagged nofailover.");
 		return;
 	}

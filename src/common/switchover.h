@@ -28,6 +28,7 @@ typedef enum PghaSwitchoverError
 	PGHA_SW_NOT_HEALTHY,		/* candidate not a running replica on the timeline */
 	PGHA_SW_LAGGING,			/* beyond maximum_lag_on_failover */
 	PGHA_SW_NOFAILOVER,			/* tagged nofailover */
+	PGHA_SW_NOT_SYNC,			/* synchronous mode, not in the sync key */
 	PGHA_SW_NO_CANDIDATE		/* no member qualifies */
 } PghaSwitchoverError;
 

@@ -29,6 +29,14 @@ typedef struct KeeperConfig
 	int			retry_timeout;
 } KeeperConfig;
 
+/* synchronous mode: since when a standby is named, and what it must flush */
+typedef struct KeeperSyncTrack
+{
+	char		name[NAMEDATALEN];
+	int64		named_since_ms;
+	XLogRecPtr	target;			/* InvalidXLogRecPtr until the setting settled */
+} KeeperSyncTrack;
+
 /* the keeper's process-local state */
 typedef struct Keeper
 {
@@ -50,6 +58,9 @@ typedef struct Keeper
 	int64		no_leader_since_ms; /* 0 while a leader exists */
 	bool		paused;			/* maintenance mode: never fence */
 	int64		request_due_ms; /* a scheduled switchover is due then; 0 = none */
+	int			nsync_track;
+	KeeperSyncTrack sync_track[PGHA_MAX_MEMBERS];
+	int64		sync_pending_since_ms;	/* a picked standby awaits publication */
 } Keeper;
 
 /* stop writes this long before the lease can expire in etcd */
@@ -58,6 +69,10 @@ typedef struct Keeper
 #define KEEPER_PEER_WAIT_MS 1000
 /* how long the others defer to a member named by a switchover or failover */
 #define KEEPER_REQUEST_WAIT_MS 5000
+/* a new synchronous_standby_names is in force in every walsender after this */
+#define KEEPER_SYNC_SETTLE_MS 500
+/* how long the keeper rechecks quickly for a standby to become synchronous */
+#define KEEPER_SYNC_QUICK_MS 5000
 
 /* what one cycle saw, for the report */
 typedef struct CycleResult
@@ -83,6 +98,9 @@ extern void keeper_follow(const PghaCluster *cl);
 extern void keeper_checkpoint_after_promote(Keeper *k);
 extern void keeper_write_heartbeat(const Keeper *k, bool primary, const char *state);
 extern void keeper_sync_slots(const PghaCluster *cl);
+extern char *keeper_key_of(const Keeper *k, const char *name);
+extern bool keeper_sync_before_promote(Keeper *k, CycleResult *res);
+extern bool keeper_sync_manage(Keeper *k, CycleResult *res);
 
 /* keeper_requests.c */
 extern bool keeper_pending_request(PghaRequest *out);

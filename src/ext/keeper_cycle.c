@@ -52,8 +52,8 @@ read_local_state(CycleResult *res, uint64 *sysid)
 	}
 }
 
-static char *
-key_of(const Keeper *k, const char *name)
+char *
+keeper_key_of(const Keeper *k, const char *name)
 {
 	return psprintf("%s%s", k->cfg.prefix, name);
 }
@@ -143,7 +143,7 @@ read_cluster(Keeper *k, CycleResult *res)
 		return fail(res, &err);
 	res->cluster = palloc0(sizeof(PghaCluster));
 	pgha_cluster_from_kvs(k->cfg.prefix, &kvs, res->cluster);
-	hist = etcd_kvlist_find(&kvs, key_of(k, "history"));
+	hist = etcd_kvlist_find(&kvs, keeper_key_of(k, "history"));
 	if (hist != NULL && hist->value_len < PGHA_HISTORY_MAX)
 		res->history_json = pstrdup(hist->value);
 	etcd_kvlist_free(&kvs);
@@ -165,9 +165,9 @@ guarded_put(Keeper *k, CycleResult *res, const char *name, const char *expected,
 	EtcdStatus	st;
 
 	if (expected == NULL)
-		st = etcd_create(k->client, key_of(k, name), value, 0, &txn, &err);
+		st = etcd_create(k->client, keeper_key_of(k, name), value, 0, &txn, &err);
 	else
-		st = etcd_cas_value(k->client, key_of(k, name), expected, value, 0,
+		st = etcd_cas_value(k->client, keeper_key_of(k, name), expected, value, 0,
 							&txn, &err);
 	if (st == ETCD_OK && txn.succeeded)
 		ereport(LOG, (errmsg("pgha: wrote the %s key of cluster \"%s\"",
@@ -222,7 +222,7 @@ leader_action(Keeper *k, CycleResult *res, PghaLeaderAction action, bool *won)
 	EtcdTxnResult txn;
 	EtcdError	err;
 	EtcdStatus	st;
-	char	   *key = key_of(k, "leader");
+	char	   *key = keeper_key_of(k, "leader");
 	const EtcdKV *cur;
 
 	*won = false;
@@ -306,7 +306,7 @@ publish_member(Keeper *k, CycleResult *res, bool force)
 		return true;
 	}
 	free(now_json);
-	st = etcd_put(k->client, key_of(k, psprintf("members/%s", pgha_node_name)),
+	st = etcd_put(k->client, keeper_key_of(k, psprintf("members/%s", pgha_node_name)),
 				  json, k->lease_id, &err);
 	free(json);
 	if (st != ETCD_OK)
@@ -326,7 +326,7 @@ publish_optime(Keeper *k, CycleResult *res)
 	json = pgha_status_to_json((int64_t) res->lsn);
 	if (json == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	st = etcd_put(k->client, key_of(k, "status"), json, 0, &err);
+	st = etcd_put(k->client, keeper_key_of(k, "status"), json, 0, &err);
 	free(json);
 	if (st != ETCD_OK)
 		return fail(res, &err);
@@ -374,7 +374,7 @@ record_history(Keeper *k, CycleResult *res)
 	if (sscanf(line, "%u\t%X/%X\t%511[^\n]", &tli, &hi, &lo, reason) < 3)
 		return true;
 
-	if (etcd_get(k->client, key_of(k, "history"), &cur, &err) != ETCD_OK)
+	if (etcd_get(k->client, keeper_key_of(k, "history"), &cur, &err) != ETCD_OK)
 		return fail(res, &err);
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S+00:00", &tm);
@@ -384,7 +384,7 @@ record_history(Keeper *k, CycleResult *res)
 							   stamp, pgha_node_name);
 	st = ETCD_ERR_NOMEM;
 	if (json != NULL)
-		st = etcd_cas_mod(k->client, key_of(k, "history"),
+		st = etcd_cas_mod(k->client, keeper_key_of(k, "history"),
 						  cur.count > 0 ? cur.kvs[0].mod_revision : 0, json, 0,
 						  &txn, &err);
 	etcd_kvlist_free(&cur);
@@ -531,7 +531,7 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 			 */
 			keeper_checkpoint_after_promote(k);
 			if (!record_history(k, res) || !publish_member(k, res, false) ||
-				!publish_optime(k, res))
+				!publish_optime(k, res) || !keeper_sync_manage(k, res))
 				return false;
 			keeper_sync_slots(res->cluster);
 			if (res->cluster->has_failover &&
@@ -548,8 +548,11 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 			{
 				/*
 				 * Promote first (writes are waiting), then make the others'
-				 * slots while the startup process finishes recovery.
+				 * slots while the startup process finishes recovery.  In
+				 * synchronous mode the sync key and setting come first.
 				 */
+				if (!keeper_sync_before_promote(k, res))
+					return res->etcd_ok;
 				keeper_promote(k);
 				keeper_sync_slots(res->cluster);
 			}

@@ -24,12 +24,6 @@
 
 #include "isotime.h"
 
-static char *
-key_of(const Keeper *k, const char *name)
-{
-	return psprintf("%s%s", k->cfg.prefix, name);
-}
-
 /* the pending request, if any (copied) */
 bool
 keeper_pending_request(PghaRequest *out)
@@ -62,7 +56,7 @@ cas(Keeper *k, CycleResult *res, const char *name, int64 mod_rev,
 	EtcdError	err;
 	EtcdStatus	st;
 
-	st = etcd_cas_mod(k->client, key_of(k, name), mod_rev, value, 0, &txn, &err);
+	st = etcd_cas_mod(k->client, keeper_key_of(k, name), mod_rev, value, 0, &txn, &err);
 	*won = (st == ETCD_OK && txn.succeeded);
 	etcd_txn_result_free(&txn);
 	if (st != ETCD_OK)
@@ -85,7 +79,7 @@ set_pause(Keeper *k, CycleResult *res, bool pause, char *msg, size_t len)
 		bool		won;
 		int64		mod_rev;
 
-		if (etcd_get(k->client, key_of(k, "config"), &cur, &err) != ETCD_OK)
+		if (etcd_get(k->client, keeper_key_of(k, "config"), &cur, &err) != ETCD_OK)
 		{
 			res->etcd_ok = false;
 			res->err = err;

@@ -11,6 +11,7 @@
 
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/pg_lsn.h"
@@ -19,7 +20,7 @@
 PG_FUNCTION_INFO_V1(pgha_status);
 PG_FUNCTION_INFO_V1(pgha_members);
 
-#define STATUS_COLS 14
+#define STATUS_COLS 16
 #define MEMBERS_COLS 6
 
 static const char *
@@ -53,6 +54,20 @@ text_or_null(const char *s, bool *isnull)
 {
 	*isnull = (s == NULL || s[0] == '\0');
 	return *isnull ? (Datum) 0 : CStringGetTextDatum(s);
+}
+
+/* the sync key's standbys, comma-separated; NULL when none or no key */
+static const char *
+sync_list(const PghaCluster *cl)
+{
+	StringInfoData buf;
+
+	if (!cl->has_sync || cl->sync.nmembers == 0)
+		return NULL;
+	initStringInfo(&buf);
+	for (int i = 0; i < cl->sync.nmembers; i++)
+		appendStringInfo(&buf, "%s%s", i > 0 ? "," : "", cl->sync.members[i]);
+	return buf.data;
 }
 
 Datum
@@ -97,6 +112,10 @@ pgha_status(PG_FUNCTION_ARGS)
 	values[i++] = Int32GetDatum(v->loop_wait);
 	nulls[i] = !v->reported;
 	values[i++] = Int32GetDatum(v->retry_timeout);
+	nulls[i] = !v->has_cluster;
+	values[i++] = CStringGetTextDatum(pgha_sync_mode_name(v->cluster.config.synchronous_mode));
+	values[i] = text_or_null(v->has_cluster ? sync_list(&v->cluster) : NULL, &nulls[i]);
+	i++;
 	Assert(i == STATUS_COLS);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

@@ -5,13 +5,15 @@
  *	  the other text parsers that read what etcd or postgres hand us.
  *
  * Input layout: the first byte is a selector, the rest is the text.  The
- * selector picks (modulo 7) the key under which the text is given to
+ * selector picks (modulo 8) the key under which the text is given to
  * pgha_cluster_from_kvs as a one-kv range answer ("leader", "members/x",
- * "config", "initialize", "status", "history", "failover"), and, through
+ * "config", "initialize", "status", "history", "failover", "sync"); the
+ * model then goes through the leader's synchronous-mode plan, with the
+ * standbys it names as peers; and, through
  * its high bits, the size of the error buffer and of the history arrays
  * (all heap-allocated at exactly that size, so that AddressSanitizer sees
  * any write past them).  The text, as a NUL-terminated copy, then goes to
- * every decoder: member, config, status, failover, history, config pause,
+ * every decoder: member, config, status, failover, sync, history, config pause,
  * config editing, pg_controldata output and ISO 8601 times.
  *
  * Build and run: make fuzz-run (see README.md, "Fuzzing").
@@ -29,6 +31,7 @@
 #include "config_edit.h"
 #include "isotime.h"
 #include "node_plan.h"
+#include "sync_plan.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,13 +39,45 @@ int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const kv_names[] = {
 	"leader", "members/x", "config", "initialize", "status", "history",
-	"failover"
+	"failover", "sync"
 };
 
 #define NKV_NAMES	((int) (sizeof(kv_names) / sizeof(kv_names[0])))
 
 static const size_t err_sizes[] = {PGHA_ERR_LEN, 1, 16, 256};
 static const int hist_sizes[] = {8, 1, 0, 3};
+
+/* the leader's plan over the model, its members and sync standbys as peers */
+static void
+fuzz_sync_plan(PghaCluster *cl)
+{
+	PghaSyncPeer peers[PGHA_MAX_SYNC + 2];
+	PghaSyncPlan plan;
+	int			n = 0;
+	char		ssn[PGHA_MAX_SYNC * (PGHA_NAME_LEN * 2 + 4) + 32];
+	char		conf[sizeof(ssn) * 2 + 128];
+
+	memset(peers, 0, sizeof(peers));
+	for (int i = 0; i < cl->sync.nmembers && n < PGHA_MAX_SYNC; i++, n++)
+	{
+		memcpy(peers[n].name, cl->sync.members[i], PGHA_NAME_LEN);
+		peers[n].streaming = true;
+		peers[n].named = (i & 1) != 0;
+		peers[n].caught_up = (i & 2) != 0;
+		peers[n].flush = i * 1000;
+	}
+	if (cl->nmembers > 0)
+	{
+		memcpy(peers[n].name, cl->members[0].name, PGHA_NAME_LEN);
+		peers[n++].streaming = true;
+	}
+	cl->config.synchronous_mode = cl->sync.nmembers % 3;
+	cl->config.synchronous_node_count = cl->sync.nmembers + 1;
+	pgha_sync_plan(cl, cl->sync.leader[0] ? cl->sync.leader : "x", peers, n, &plan);
+	if (pgha_sync_standby_names(&plan, ssn, sizeof(ssn)))
+		(void) pgha_sync_conf_text(ssn, conf, sizeof(conf));
+	(void) pgha_sync_may_promote(cl, cl->sync.leader);
+}
 
 /*
  * The text as the value of one key of the cluster prefix.
@@ -86,6 +121,7 @@ fuzz_from_kvs(const char *name, const uint8_t *text, size_t len)
 			(void) pgha_member_lag_bytes(cl, &cl->members[0]);
 		}
 		(void) pgha_cluster_timeline_end(cl, cl->history_last_timeline, &lsn);
+		fuzz_sync_plan(cl);
 		free(cl);
 	}
 	free(kv.value);
@@ -112,6 +148,8 @@ fuzz_decoders(const char *text, char *errbuf, size_t errlen, int hmax)
 	uint64_t	u64;
 	char		host[PGHA_URL_LEN];
 	char	   *s;
+	PghaSyncState sync;
+	char		conf[256];
 
 	memset(&member, 0, sizeof(member));
 	if (pgha_member_from_json(text, &member, errbuf, errlen))
@@ -174,6 +212,14 @@ fuzz_decoders(const char *text, char *errbuf, size_t errlen, int hmax)
 	(void) pgha_parse_lsn(text, &u64);
 	(void) pgha_parse_int64_text(text, &i64);
 	(void) pgha_conn_url_host_port(text, host, sizeof(host), &port);
+
+	if (pgha_sync_from_json(text, &sync, errbuf, errlen))
+	{
+		s = pgha_sync_to_json(&sync);
+		free(s);
+	}
+	(void) pgha_sync_conf_text(text, conf, sizeof(conf));
+	(void) pgha_sync_conf_text(text, conf, 8);
 }
 
 int

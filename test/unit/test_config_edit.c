@@ -231,7 +231,7 @@ test_validate_refuses(void **state)
 				   "the configuration is not valid JSON: too big integer near '99999999999999999999' (line 1, column 47)");
 	assert_invalid("{\"maximum_lag_on_failover\":\"99999999999999999999\"}",
 				   "\"maximum_lag_on_failover\" must be an integer >= 0, not \"99999999999999999999\"");
-	assert_invalid("{\"synchronous_node_count\":0}", "\"synchronous_node_count\" must be an integer between 1 and 2147483647, not 0");
+	assert_invalid("{\"synchronous_node_count\":0}", "\"synchronous_node_count\" must be an integer between 1 and 8, not 0");
 	assert_invalid("{\"primary_start_timeout\":\"soon\"}", "\"primary_start_timeout\" must be an integer between 0 and 2147483647, not \"soon\"");
 	assert_invalid("{\"pause\":\"maybe\"}", "\"pause\" must be true or false, not \"maybe\"");
 	assert_invalid("{\"pause\":2}", "\"pause\" must be true or false, not 2");

@@ -272,6 +272,89 @@ test_empty_initialize_is_not_foreign(void **state)
 	assert_int_equal(d.verdict, PGHA_V_LEADER);
 }
 
+/* synchronous mode: the sync key decides who may take over */
+static void
+set_sync(const char *leader, const char *standby)
+{
+	cl.config.synchronous_mode = PGHA_SYNC_ON;
+	cl.has_sync = true;
+	memset(&cl.sync, 0, sizeof(cl.sync));
+	strcpy(cl.sync.leader, leader);
+	if (standby != NULL)
+		strcpy(cl.sync.members[cl.sync.nmembers++], standby);
+}
+
+static void
+test_sync_mode_only_sync_standby_takes_over(void **state)
+{
+	as_replica(5000);
+	add_member("pg2", "replica", 4000, 20);		/* listed, behind us */
+	set_sync("pg3", "pg2");
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_NOT_CANDIDATE);
+	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
+	assert_non_null(strstr(d.reason, "not a synchronous standby"));
+}
+
+static void
+test_sync_mode_sync_standby_ignores_others_and_lag(void **state)
+{
+	as_replica(1000);
+	local.name = "pg2";
+	add_member("pg1", "replica", 900000000, 20);	/* async, far ahead */
+	cl.has_optime = true;
+	cl.optime = 900000000;		/* far beyond maximum_lag_on_failover */
+	cl.config.maximum_lag_on_failover = 1048576;
+	set_sync("pg3", "PG2");		/* Patroni compares case-insensitively */
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);
+	assert_int_equal(d.leader_action, PGHA_LEADER_ACQUIRE);
+}
+
+static void
+test_sync_mode_without_sync_key_nobody_takes_over(void **state)
+{
+	as_replica(5000);
+	cl.config.synchronous_mode = PGHA_SYNC_STRICT;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_NOT_CANDIDATE);
+	assert_non_null(strstr(d.reason, "sync key: absent"));
+}
+
+static void
+test_sync_mode_old_leader_may_take_over(void **state)
+{
+	as_replica(5000);
+	set_sync("pg1", NULL);		/* we led, with no sync standby */
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);
+}
+
+static void
+test_sync_mode_two_sync_standbys_compete(void **state)
+{
+	as_replica(5000);
+	add_member("pg2", "replica", 6000, 20);
+	set_sync("pg3", "pg1");
+	strcpy(cl.sync.members[cl.sync.nmembers++], "pg2");
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_NOT_CANDIDATE);
+	assert_non_null(strstr(d.reason, "pg2"));
+}
+
+static void
+test_sync_mode_refuses_named_non_sync(void **state)
+{
+	as_replica(5000);
+	set_sync("pg3", "pg2");
+	cl.has_failover = true;
+	strcpy(cl.failover.member, "pg1");
+	local.request_due = true;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_NOT_CANDIDATE);
+	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
+}
+
 static void
 test_verdict_texts(void **state)
 {
@@ -301,6 +384,12 @@ main(void)
 		cmocka_unit_test_setup(test_primary_fills_claimed_initialize, setup),
 		cmocka_unit_test_setup(test_foreign_system_touches_nothing, setup),
 		cmocka_unit_test_setup(test_empty_initialize_is_not_foreign, setup),
+		cmocka_unit_test_setup(test_sync_mode_only_sync_standby_takes_over, setup),
+		cmocka_unit_test_setup(test_sync_mode_sync_standby_ignores_others_and_lag, setup),
+		cmocka_unit_test_setup(test_sync_mode_without_sync_key_nobody_takes_over, setup),
+		cmocka_unit_test_setup(test_sync_mode_old_leader_may_take_over, setup),
+		cmocka_unit_test_setup(test_sync_mode_two_sync_standbys_compete, setup),
+		cmocka_unit_test_setup(test_sync_mode_refuses_named_non_sync, setup),
 		cmocka_unit_test_setup(test_verdict_texts, setup),
 	};
 

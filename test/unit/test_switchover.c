@@ -457,6 +457,33 @@ test_lagging(void **state)
 }
 
 static void
+test_sync_mode(void **state)
+{
+	Fixture		f;
+	PghaSwitchoverCheck c;
+
+	baseline(&f);
+	put(&f, "config", "{\"synchronous_mode\":true}");
+	put(&f, "sync", "{\"leader\":\"pg2\",\"sync_standby\":\"pg3\"}");
+	c = check(&f, "pg1", false, false);
+	assert_refused(&c, PGHA_SW_NOT_SYNC, "the candidate cannot take over",
+				   "Member \"pg1\" is not a synchronous standby, and the cluster is in synchronous mode.");
+	c = check(&f, "pg1", true, true);
+	assert_int_equal(c.error, PGHA_SW_NOT_SYNC);
+	/* the sync standby, even far behind: it has every acknowledged commit */
+	member(&f, "pg3", "replica", "running", 1000, 2, NULL);
+	c = check(&f, "pg3", false, false);
+	assert_ok(&c, "pg3");
+	c = check(&f, NULL, false, false);
+	assert_ok(&c, "pg3");
+	/* no sync key: nobody */
+	put(&f, "sync", "garbage");
+	c = check(&f, NULL, false, false);
+	assert_int_equal(c.error, PGHA_SW_NO_CANDIDATE);
+	assert_string_equal(c.detail, "No member is a running synchronous standby that is not tagged nofailover.");
+}
+
+static void
 test_nofailover(void **state)
 {
 	Fixture		f;
@@ -548,6 +575,7 @@ main(void)
 		cmocka_unit_test(test_not_healthy),
 		cmocka_unit_test(test_lagging),
 		cmocka_unit_test(test_nofailover),
+		cmocka_unit_test(test_sync_mode),
 		cmocka_unit_test(test_no_candidate),
 		cmocka_unit_test(test_precedence),
 	};

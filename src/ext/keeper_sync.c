@@ -1,0 +1,356 @@
+/*-------------------------------------------------------------------------
+ *
+ * keeper_sync.c
+ *	  Synchronous mode on this node (config synchronous_mode on or strict):
+ *	  the leader keeps synchronous_standby_names and the sync key in step,
+ *	  in the order of safety rule 3 (sync_plan.h); a standby that is about
+ *	  to be promoted sets both up before it accepts its first write.
+ *
+ * synchronous_standby_names lives in pgha_sync.conf in the data directory,
+ * included by postgresql.conf after the node's own settings (the watchdog
+ * writes that include); the keeper rewrites the file and sends SIGHUP to
+ * the postmaster, as it does with pgha_recovery.conf.  Whether a setting
+ * is in force is read from shared memory, not assumed: the walsender of a
+ * standby publishes its sync_standby_priority once it has reloaded, and
+ * the checkpointer publishes whether any synchronous standby is defined
+ * (what backends check before they wait).  The keeper's own view of the
+ * setting (SyncRepConfig) comes from its own reload.
+ *
+ * A standby is published in the sync key once the setting naming it has
+ * been in force for KEEPER_SYNC_SETTLE_MS (every walsender has reloaded by
+ * then) and it has flushed the leader's flush position of that moment:
+ * every commit acknowledged before the setting took effect is below that
+ * position, every later one waited for the standby.
+ *
+ * With synchronous mode off, the keeper leaves pgha_sync.conf without a
+ * setting (the node's own synchronous_standby_names applies) and the
+ * leader deletes the sync key, as Patroni does.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "keeper.h"
+
+#include <signal.h>
+#include <strings.h>
+
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "postmaster/postmaster.h"
+#include "replication/syncrep.h"
+#include "replication/walsender.h"
+#include "replication/walsender_private.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
+#include "utils/backend_status.h"
+
+#include "sync_plan.h"
+
+/* has the checkpointer published a non-empty synchronous_standby_names? */
+static bool
+sync_standbys_defined(void)
+{
+	bool		defined;
+
+	LWLockAcquire(SyncRepLock, LW_SHARED);
+#ifdef SYNC_STANDBY_DEFINED
+	defined = (WalSndCtl->sync_standbys_status & SYNC_STANDBY_DEFINED) != 0;
+#else
+	defined = WalSndCtl->sync_standbys_defined;
+#endif
+	LWLockRelease(SyncRepLock);
+	return defined;
+}
+
+/* does the setting in force in this process name the standby? */
+static bool
+setting_names(const char *name)
+{
+	const char *p;
+
+	if (SyncRepConfig == NULL)
+		return false;
+	p = SyncRepConfig->member_names;
+	for (int i = 0; i < SyncRepConfig->nmembers; i++)
+	{
+		if (pg_strcasecmp(p, name) == 0)
+			return true;
+		p += strlen(p) + 1;
+	}
+	return false;
+}
+
+static const char *
+application_name_of(int pid)
+{
+	int			n = pgstat_fetch_stat_numbackends();
+
+	for (int i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *be = pgstat_fetch_stat_local_beentry(i);
+
+		if (be != NULL && be->backendStatus.st_procpid == pid)
+			return be->backendStatus.st_appname;
+	}
+	return NULL;
+}
+
+static KeeperSyncTrack *
+track_of(Keeper *k, const char *name, KeeperSyncTrack *old, int nold)
+{
+	for (int i = 0; i < nold; i++)
+		if (strcmp(old[i].name, name) == 0)
+			return &old[i];
+	return NULL;
+}
+
+/*
+ * The standbys connected to this primary, with what the keeper knows of
+ * the setting's effect on each; the tracking of standbys no longer named
+ * is dropped, so a standby that comes back starts over.
+ */
+static int
+collect_peers(Keeper *k, PghaSyncPeer *peers, int max)
+{
+	KeeperSyncTrack old[PGHA_MAX_MEMBERS];
+	int			nold = k->nsync_track;
+	int			n = 0;
+	bool		defined = sync_standbys_defined();
+	int64		now = etcd_now_ms();
+
+	memcpy(old, k->sync_track, sizeof(KeeperSyncTrack) * nold);
+	k->nsync_track = 0;
+	pgstat_clear_backend_activity_snapshot();
+	for (int i = 0; i < max_wal_senders && n < max; i++)
+	{
+		WalSnd	   *w = &WalSndCtl->walsnds[i];
+		pid_t		pid;
+		WalSndState state;
+		XLogRecPtr	flush;
+		int			priority;
+		const char *app;
+		PghaSyncPeer *p = &peers[n];
+		KeeperSyncTrack *t;
+
+		SpinLockAcquire(&w->mutex);
+		pid = w->pid;
+		state = w->state;
+		flush = w->flush;
+		priority = w->sync_standby_priority;
+		SpinLockRelease(&w->mutex);
+		if (pid == 0 || (app = application_name_of(pid)) == NULL || app[0] == '\0')
+			continue;
+
+		memset(p, 0, sizeof(*p));
+		strlcpy(p->name, app, sizeof(p->name));
+		p->streaming = (state == WALSNDSTATE_STREAMING);
+		p->flush = (int64_t) flush;
+		n++;
+
+		if (!p->streaming || !defined || priority <= 0 || !setting_names(app) ||
+			k->nsync_track >= PGHA_MAX_MEMBERS)
+			continue;
+		t = &k->sync_track[k->nsync_track++];
+		memset(t, 0, sizeof(*t));
+		strlcpy(t->name, app, sizeof(t->name));
+		t->named_since_ms = now;
+		if (track_of(k, app, old, nold) != NULL)
+			*t = *track_of(k, app, old, nold);
+		if (t->target == InvalidXLogRecPtr &&
+			now - t->named_since_ms >= KEEPER_SYNC_SETTLE_MS)
+			t->target = GetFlushRecPtr(NULL);
+		p->named = true;
+		p->caught_up = t->target != InvalidXLogRecPtr && flush >= t->target;
+	}
+	pgstat_clear_backend_activity_snapshot();
+	return n;
+}
+
+/*
+ * pgha_sync.conf with that setting (NULL: none); reload when it changed.
+ * Returns false when the file could not be written.
+ */
+static bool
+write_setting(const char *ssn)
+{
+	char		text[PGHA_MAX_SYNC * (PGHA_NAME_LEN * 2 + 4) + 256];
+	char		err[256];
+	char	   *have;
+	bool		same;
+
+	if (!pgha_sync_conf_text(ssn, text, sizeof(text)))
+		return false;
+	have = pgha_read_small_file(DataDir, PGHA_SYNC_CONF, 65536);
+	/* off and no file: the node's own setting applies, nothing to do */
+	same = have != NULL ? strcmp(have, text) == 0 : ssn == NULL;
+	free(have);
+	if (same)
+		return true;
+	if (!pgha_write_file_atomic(DataDir, PGHA_SYNC_CONF, text, err, sizeof(err)))
+	{
+		keeper_log_problem(WARNING, ERRCODE_IO_ERROR, err);
+		return false;
+	}
+	ereport(LOG,
+			(errmsg("pgha: synchronous_standby_names = '%s'",
+					ssn ? ssn : "(the node's own setting)")));
+	if (kill(PostmasterPid, SIGHUP) != 0)
+		ereport(WARNING,
+				(errmsg("pgha: could not signal the postmaster to reload: %m")));
+	return true;
+}
+
+/* put the sync key if it is still at mod_rev; *won says whether it was */
+static bool
+put_sync_key(Keeper *k, CycleResult *res, const PghaSyncState *s, bool *won)
+{
+	EtcdTxnResult txn;
+	EtcdError	err;
+	EtcdStatus	st;
+	char	   *json = pgha_sync_to_json(s);
+
+	*won = false;
+	if (json == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	st = etcd_cas_mod(k->client, keeper_key_of(k, "sync"),
+					  res->cluster->sync_mod_revision, json, 0, &txn, &err);
+	free(json);
+	if (st != ETCD_OK)
+	{
+		etcd_txn_result_free(&txn);
+		res->etcd_ok = false;
+		res->err = err;
+		return false;
+	}
+	*won = txn.succeeded;
+	if (txn.succeeded)
+	{
+		res->cluster->has_sync = true;
+		res->cluster->sync = *s;
+		res->cluster->sync_mod_revision = txn.revision;
+		ereport(LOG,
+				(errmsg("pgha: sync key: synchronous standby %s",
+						s->nmembers == 0 ? "none" : s->members[0]),
+				 s->nmembers > 1 ? errdetail("%d synchronous standbys are listed.", s->nmembers) : 0));
+	}
+	etcd_txn_result_free(&txn);
+	return true;
+}
+
+/* synchronous mode off: no setting of ours, and no sync key */
+static bool
+sync_off(Keeper *k, CycleResult *res, bool leader)
+{
+	EtcdError	err;
+
+	k->nsync_track = 0;
+	k->sync_pending_since_ms = 0;
+	write_setting(NULL);
+	if (!leader || !res->cluster->has_sync)
+		return true;
+	if (etcd_delete(k->client, keeper_key_of(k, "sync"), &err) != ETCD_OK)
+	{
+		res->etcd_ok = false;
+		res->err = err;
+		return false;
+	}
+	ereport(LOG, (errmsg("pgha: synchronous mode is off: deleted the sync key")));
+	res->cluster->has_sync = false;
+	return true;
+}
+
+/*
+ * Before this standby is promoted: its first writes must already follow
+ * synchronous mode.  The sync key names us with no standby yet (so that
+ * the old leader's sync standby can no longer be promoted over commits
+ * we acknowledge), and synchronous_standby_names is "*" in strict mode
+ * (writes wait for a standby) or empty.  Returns false when promotion
+ * must wait: etcd did not take the key, or the strict setting is not in
+ * force yet.
+ */
+bool
+keeper_sync_before_promote(Keeper *k, CycleResult *res)
+{
+	PghaCluster *cl = res->cluster;
+	PghaSyncMode mode = cl->config.synchronous_mode;
+	PghaSyncState mine;
+	bool		won;
+
+	if (mode == PGHA_SYNC_OFF)
+		return sync_off(k, res, false);
+
+	k->nsync_track = 0;
+	if (!write_setting(mode == PGHA_SYNC_STRICT ? "*" : ""))
+		return false;
+	memset(&mine, 0, sizeof(mine));
+	strlcpy(mine.leader, pgha_node_name, sizeof(mine.leader));
+	if (!(cl->has_sync && pg_strcasecmp(cl->sync.leader, pgha_node_name) == 0 &&
+		  cl->sync.nmembers == 0))
+	{
+		if (!put_sync_key(k, res, &mine, &won))
+			return false;
+		if (!won)
+		{
+			k->quick_recheck = true;
+			return false;
+		}
+	}
+	if (mode == PGHA_SYNC_STRICT && !sync_standbys_defined())
+	{
+		/* the checkpointer has not loaded "*" yet: a commit would not wait */
+		k->quick_recheck = true;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * On the leader, every cycle: the plan of sync_plan.c, carried out step by
+ * step; any failure ends the cycle before the next step.
+ */
+bool
+keeper_sync_manage(Keeper *k, CycleResult *res)
+{
+	PghaCluster *cl = res->cluster;
+	PghaSyncPeer peers[PGHA_MAX_MEMBERS];
+	int			npeers;
+	PghaSyncPlan plan;
+	char		ssn[PGHA_MAX_SYNC * (PGHA_NAME_LEN * 2 + 4) + 32];
+	bool		won;
+
+	if (cl->config.synchronous_mode == PGHA_SYNC_OFF)
+		return sync_off(k, res, true);
+
+	npeers = collect_peers(k, peers, PGHA_MAX_MEMBERS);
+	pgha_sync_plan(cl, pgha_node_name, peers, npeers, &plan);
+
+	if (plan.write_narrowed)
+	{
+		if (!put_sync_key(k, res, &plan.narrowed, &won))
+			return false;
+		if (!won)
+		{
+			k->quick_recheck = true;
+			return true;		/* somebody else wrote it: re-read first */
+		}
+	}
+	if (!pgha_sync_standby_names(&plan, ssn, sizeof(ssn)))
+	{
+		keeper_log_problem(WARNING, ERRCODE_NAME_TOO_LONG,
+						   "synchronous_standby_names would be too long");
+		return true;
+	}
+	if (!write_setting(ssn))
+		return true;
+	if (plan.write_final && (!put_sync_key(k, res, &plan.final, &won) || !won))
+		return res->etcd_ok;
+
+	/* a picked standby awaits publication: look again soon, for a while */
+	if (!plan.pending)
+		k->sync_pending_since_ms = 0;
+	else if (k->sync_pending_since_ms == 0)
+		k->sync_pending_since_ms = etcd_now_ms();
+	if (plan.pending &&
+		etcd_now_ms() - k->sync_pending_since_ms < KEEPER_SYNC_QUICK_MS)
+		k->quick_recheck = true;
+	return true;
+}
