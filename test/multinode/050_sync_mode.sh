@@ -19,7 +19,7 @@ CLUSTER_SCOPE=syncmode CLUSTER_PG_BASE=26600 CLUSTER_ETCD_PORT=24610
 
 P=/service/$CLUSTER_SCOPE
 ctl() { ./pghactl --endpoints "$CLUSTER_E" --scope "$CLUSTER_SCOPE" "$@"; }
-sync_key() { cluster_etcd_get "$P/sync"; }
+sync_key() { etcd_get "$CLUSTER_E" "$P/sync"; }
 sync_standby() { sync_key | jq -r '.sync_standby // empty' 2>/dev/null; }
 sync_leader() { sync_key | jq -r '.leader // empty' 2>/dev/null; }
 
