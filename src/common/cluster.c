@@ -66,8 +66,9 @@ copy_bounded(char *dst, size_t dstlen, const char *src, size_t srclen)
  * Parse a JSON document that must be an object.  Returns NULL with a
  * message on garbage, on non-objects and on empty input.
  */
-static json_t *
-load_object(const char *json, const char *what, char *errbuf, size_t errlen)
+json_t *
+pgha_json_load_object(const char *json, const char *what, char *errbuf,
+					  size_t errlen)
 {
 	json_t	   *root;
 	json_error_t jerr;
@@ -104,9 +105,9 @@ get_field(json_t *obj, const char *key)
 }
 
 /* optional string field into a fixed buffer; absent means "" */
-static bool
-get_string(json_t *obj, const char *key, char *dst, size_t dstlen,
-		   char *errbuf, size_t errlen)
+bool
+pgha_json_get_string(json_t *obj, const char *key, char *dst, size_t dstlen,
+					 char *errbuf, size_t errlen)
 {
 	json_t	   *v = get_field(obj, key);
 	const char *s;
@@ -321,16 +322,16 @@ pgha_member_from_json(const char *json, PghaMember *m,
 	bool		ok = false;
 	int			rc;
 
-	root = load_object(json, "member value", errbuf, errlen);
+	root = pgha_json_load_object(json, "member value", errbuf, errlen);
 	if (root == NULL)
 		return false;
 
 	member_set_defaults(&tmp);
-	if (!get_string(root, "conn_url", tmp.conn_url, sizeof(tmp.conn_url), errbuf, errlen) ||
-		!get_string(root, "api_url", tmp.api_url, sizeof(tmp.api_url), errbuf, errlen) ||
-		!get_string(root, "state", tmp.state, sizeof(tmp.state), errbuf, errlen) ||
-		!get_string(root, "role", tmp.role, sizeof(tmp.role), errbuf, errlen) ||
-		!get_string(root, "version", tmp.version, sizeof(tmp.version), errbuf, errlen))
+	if (!pgha_json_get_string(root, "conn_url", tmp.conn_url, sizeof(tmp.conn_url), errbuf, errlen) ||
+		!pgha_json_get_string(root, "api_url", tmp.api_url, sizeof(tmp.api_url), errbuf, errlen) ||
+		!pgha_json_get_string(root, "state", tmp.state, sizeof(tmp.state), errbuf, errlen) ||
+		!pgha_json_get_string(root, "role", tmp.role, sizeof(tmp.role), errbuf, errlen) ||
+		!pgha_json_get_string(root, "version", tmp.version, sizeof(tmp.version), errbuf, errlen))
 		goto done;
 
 	rc = get_int64(root, "xlog_location", false, 0, INT64_MAX, &n, errbuf, errlen);
@@ -531,7 +532,7 @@ pgha_config_from_json(const char *json, PghaDynConfig *cfg,
 	bool		ok = false;
 	int			rc;
 
-	root = load_object(json, "config value", errbuf, errlen);
+	root = pgha_json_load_object(json, "config value", errbuf, errlen);
 	if (root == NULL)
 		return false;
 
@@ -602,7 +603,7 @@ pgha_status_from_json(const char *json, int64_t *optime,
 	int64_t		n;
 	int			rc;
 
-	root = load_object(json, "status value", errbuf, errlen);
+	root = pgha_json_load_object(json, "status value", errbuf, errlen);
 	if (root == NULL)
 		return false;
 	rc = get_int64(root, "optime", true, 0, INT64_MAX, &n, errbuf, errlen);

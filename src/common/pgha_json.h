@@ -18,6 +18,8 @@
 #define PGHA_JSON_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 static inline json_t *
 pgha_json_object(void)
@@ -31,6 +33,17 @@ pgha_json_object(void)
  * Defined in cluster.c.
  */
 extern int	pgha_json_bool(json_t *v);
+
+/*
+ * The decoding helpers of cluster.c, for the other decoders of etcd values:
+ * a JSON object (NULL with a message naming "what" otherwise), and an
+ * optional string field copied into a fixed buffer (absent or null = "";
+ * wrong type, NUL byte or too long = false with a message).
+ */
+extern json_t *pgha_json_load_object(const char *json, const char *what,
+									 char *errbuf, size_t errlen);
+extern bool pgha_json_get_string(json_t *obj, const char *key, char *dst,
+								 size_t dstlen, char *errbuf, size_t errlen);
 
 #pragma GCC poison json_object
 

@@ -25,32 +25,6 @@
 
 #include "pgha_json.h"
 
-/* a string field, NUL-free and shorter than dstlen; absent or null = "" */
-static bool
-sync_string(json_t *root, const char *key, char *dst, size_t dstlen,
-			char *errbuf, size_t errlen)
-{
-	json_t	   *v = json_object_get(root, key);
-
-	dst[0] = '\0';
-	if (v == NULL || json_is_null(v))
-		return true;
-	if (!json_is_string(v) ||
-		strlen(json_string_value(v)) != json_string_length(v))
-	{
-		pgha_set_error(errbuf, errlen, "\"%s\" is not a string", key);
-		return false;
-	}
-	if (json_string_length(v) >= dstlen)
-	{
-		pgha_set_error(errbuf, errlen, "\"%s\" is longer than %zu bytes",
-					   key, dstlen - 1);
-		return false;
-	}
-	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
-	return true;
-}
-
 /* "a, b,c" -> members; blanks around names are dropped, empty names skipped */
 static bool
 split_members(const char *list, PghaSyncState *s, char *errbuf, size_t errlen)
@@ -101,27 +75,18 @@ pgha_sync_from_json(const char *json, PghaSyncState *s, char *errbuf,
 					size_t errlen)
 {
 	json_t	   *root;
-	json_error_t jerr;
 	char		list[PGHA_MAX_SYNC * (PGHA_NAME_LEN + 1) + 64];
 	PghaSyncState tmp;
 	bool		ok;
 
 	memset(&tmp, 0, sizeof(tmp));
-	root = json_loads(json, JSON_DECODE_ANY, &jerr);
+	root = pgha_json_load_object(json, "sync value", errbuf, errlen);
 	if (root == NULL)
-	{
-		pgha_set_error(errbuf, errlen, "not JSON: %s", jerr.text);
 		return false;
-	}
-	if (!json_is_object(root))
-	{
-		json_decref(root);
-		pgha_set_error(errbuf, errlen, "not a JSON object");
-		return false;
-	}
-	ok = sync_string(root, "leader", tmp.leader, sizeof(tmp.leader),
-					 errbuf, errlen) &&
-		sync_string(root, "sync_standby", list, sizeof(list), errbuf, errlen) &&
+	ok = pgha_json_get_string(root, "leader", tmp.leader, sizeof(tmp.leader),
+							  errbuf, errlen) &&
+		pgha_json_get_string(root, "sync_standby", list, sizeof(list),
+							 errbuf, errlen) &&
 		split_members(list, &tmp, errbuf, errlen);
 	json_decref(root);
 	if (ok)

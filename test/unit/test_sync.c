@@ -80,7 +80,7 @@ test_sync_key_garbage(void **state)
 	char		json[400];
 
 	assert_false(pgha_sync_from_json("[1]", &s, err, sizeof(err)));
-	assert_string_equal(err, "not a JSON object");
+	assert_string_equal(err, "sync value is not a JSON object");
 	assert_false(pgha_sync_from_json("{\"leader\":1}", &s, err, sizeof(err)));
 	assert_string_equal(err, "\"leader\" is not a string");
 	assert_false(pgha_sync_from_json("{\"sync_standby\":[\"a\"]}", &s, err, sizeof(err)));
