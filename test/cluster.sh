@@ -17,9 +17,20 @@
 #
 # Ports: set CLUSTER_PG_BASE (node I listens on CLUSTER_PG_BASE + I) and
 # CLUSTER_ETCD_PORT (etcd client port; its peer port is +1, node I's
-# forwarder +1+I) before cluster_start.  Cleanup at exit, even on failure:
-# the workload first, then SIGTERM to every watchdog (which stops its
-# postgres), a bounded wait for the postmasters, then lib.sh's cleanup.
+# forwarder +1+I) before cluster_start.
+#
+# CLUSTER_ETCD_MEMBERS=3 (default 1) makes etcd a real 3-member Raft cluster
+# on loopback: member K listens on CLUSTER_ETCD_PORT + 2(K-1) (client) and
+# +1 (peer); each node has one forwarder per member (node I, member K:
+# CLUSTER_ETCD_FWD_BASE + M(I-1) + K-1, by default right after the members'
+# ports), all in NODE_FWD[I], so that cluster_cut_etcd still cuts the node
+# off etcd entirely; its pgha.etcd_endpoints lists all of them, member I
+# first.  cluster_etcd_stop_member / cluster_etcd_start_member take a member
+# down and bring it back with its data directory.
+#
+# Cleanup at exit, even on failure: the workload first, then SIGTERM to
+# every watchdog (which stops its postgres), a bounded wait for the
+# postmasters, then lib.sh's cleanup.
 # Every wait is bounded.
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -31,13 +42,17 @@ CLUSTER_ETCD_PORT=${CLUSTER_ETCD_PORT:-23810}
 CLUSTER_TTL=${CLUSTER_TTL:-10}
 CLUSTER_LOOP_WAIT=${CLUSTER_LOOP_WAIT:-2}
 CLUSTER_RETRY_TIMEOUT=${CLUSTER_RETRY_TIMEOUT:-3}
+CLUSTER_ETCD_MEMBERS=${CLUSTER_ETCD_MEMBERS:-1}
+CLUSTER_ETCD_FWD_BASE=${CLUSTER_ETCD_FWD_BASE:-$((CLUSTER_ETCD_PORT + 2 * CLUSTER_ETCD_MEMBERS))}
 # more postgresql.conf lines for every node (an array)
 CLUSTER_EXTRA_CONF=(${CLUSTER_EXTRA_CONF[@]+"${CLUSTER_EXTRA_CONF[@]}"})
 WORKLOAD=$CLUSTER_ROOT/test/tools/pgha_workload
 CLUSTER_E=http://127.0.0.1:$CLUSTER_ETCD_PORT
 CLUSTER_NODES=()		# names of every node ever started
 declare -A NODE_WD=()	# name -> watchdog pid (empty when not running)
-declare -A NODE_FWD=()	# name -> forwarder process group
+declare -A NODE_FWD=()	# name -> forwarder process group(s), one per etcd member
+declare -A ETCD_MEMBER=()	# member index -> etcd pid (multi-member etcd; empty when down)
+declare -A ETCD_MEMBER_HOW=()	# member index -> STOP or KILL while down
 declare -A NODE_CUT=()	# name -> STOP or KILL while cut off etcd
 WORKLOAD_PIDS=()
 WORKLOAD_DIR=
@@ -64,7 +79,14 @@ cluster_watchdog_bin() {
 
 node_index() { echo "${1#n}"; }
 node_port() { echo $((CLUSTER_PG_BASE + $(node_index "$1"))); }
-node_fwd_port() { echo $((CLUSTER_ETCD_PORT + 1 + $(node_index "$1"))); }
+# node_fwd_port NAME [MEMBER]: the port of NAME's forwarder (to etcd member MEMBER)
+node_fwd_port() {
+	if [ "$CLUSTER_ETCD_MEMBERS" -le 1 ]; then
+		echo $((CLUSTER_ETCD_PORT + 1 + $(node_index "$1")))
+	else
+		echo $((CLUSTER_ETCD_FWD_BASE + CLUSTER_ETCD_MEMBERS * ($(node_index "$1") - 1) + ${2:-1} - 1))
+	fi
+}
 node_data() { echo "$TEST_TMP/pg-$1"; }
 
 # node_sql NAME SQL: one value (or rows), unaligned; fails fast when the node is down
@@ -111,7 +133,7 @@ cluster_write_conf() {
 		echo "shared_preload_libraries = 'pgha'"
 		echo "pgha.scope = '$CLUSTER_SCOPE'"
 		echo "pgha.node_name = '$name'"
-		echo "pgha.etcd_endpoints = 'http://127.0.0.1:$(node_fwd_port "$name")'"
+		echo "pgha.etcd_endpoints = '$(cluster_node_endpoints "$name")'"
 		echo "pgha.connect_address = '127.0.0.1:$port'"
 		echo "pgha.ttl = $CLUSTER_TTL"
 		echo "pgha.loop_wait = $CLUSTER_LOOP_WAIT"
@@ -126,6 +148,113 @@ cluster_write_conf() {
 		local l
 		for l in ${CLUSTER_EXTRA_CONF[@]+"${CLUSTER_EXTRA_CONF[@]}"}; do echo "$l"; done
 	} >"$TEST_TMP/$name.conf"
+}
+
+# cluster_node_endpoints NAME: the node's pgha.etcd_endpoints, its forwarders
+# (with several etcd members node I lists member I first, then the next ones)
+cluster_node_endpoints() {
+	local i k m eps=""
+	m=$CLUSTER_ETCD_MEMBERS
+	i=$(node_index "$1")
+	for k in $(seq 0 $((m - 1))); do
+		eps+="${eps:+,}http://127.0.0.1:$(node_fwd_port "$1" $(((i - 1 + k) % m + 1)))"
+	done
+	echo "$eps"
+}
+
+# cluster_start_forwarders NAME: one forwarder per etcd member; NODE_FWD[NAME]
+# lists their process groups
+cluster_start_forwarders() {
+	local name=$1 k groups=""
+	for k in $(seq "$CLUSTER_ETCD_MEMBERS"); do
+		start_forwarder "$(node_fwd_port "$name" "$k")" "$(cluster_etcd_client_port "$k")"
+		groups+="${groups:+ }$FORWARDER"
+	done
+	NODE_FWD[$name]=$groups
+}
+
+# --- etcd --------------------------------------------------------------------
+
+cluster_etcd_client_port() { echo $((CLUSTER_ETCD_PORT + 2 * (${1:-1} - 1))); }
+cluster_etcd_peer_port() { echo $(($(cluster_etcd_client_port "$1") + 1)); }
+cluster_etcd_name() { echo "$CLUSTER_SCOPE-e$1"; }
+
+# cluster_etcd_urls: the client URL of every etcd member, one a line
+cluster_etcd_urls() {
+	local k
+	for k in $(seq "$CLUSTER_ETCD_MEMBERS"); do
+		echo "http://127.0.0.1:$(cluster_etcd_client_port "$k")"
+	done
+}
+
+# cluster_etcd_endpoints: the same, comma-separated (pghactl --endpoints)
+cluster_etcd_endpoints() { cluster_etcd_urls | paste -sd, -; }
+
+# cluster_etcd_start: the single etcd, or every member of a multi-member one
+# (then waits, bounded, until each has a raft leader)
+cluster_etcd_start() {
+	local k
+	if [ "$CLUSTER_ETCD_MEMBERS" -le 1 ]; then
+		start_etcd "$CLUSTER_SCOPE" "$CLUSTER_ETCD_PORT" $((CLUSTER_ETCD_PORT + 1))
+		return
+	fi
+	for k in $(seq "$CLUSTER_ETCD_MEMBERS"); do cluster_etcd_start_member "$k"; done
+	for k in $(seq "$CLUSTER_ETCD_MEMBERS"); do
+		if ! poll_until 30 etcd_healthy "http://127.0.0.1:$(cluster_etcd_client_port "$k")"; then
+			echo "# etcd member $k is not healthy; its log:" >&2
+			tail -20 "$TEST_TMP/etcd-$(cluster_etcd_name "$k")/etcd.log" | sed 's/^/#   /' >&2
+			return 1
+		fi
+	done
+}
+
+# cluster_etcd_start_member K: start member K (again: its data directory is
+# kept), or resume it when it was stopped with SIGSTOP
+cluster_etcd_start_member() {
+	local k=$1 c="" i
+	if [ "${ETCD_MEMBER_HOW[$k]:-}" = STOP ] && [ -n "${ETCD_MEMBER[$k]:-}" ]; then
+		kill -CONT "${ETCD_MEMBER[$k]}" 2>/dev/null
+		ETCD_MEMBER_HOW[$k]=
+		return 0
+	fi
+	for i in $(seq "$CLUSTER_ETCD_MEMBERS"); do
+		c+="${c:+,}$(cluster_etcd_name "$i")=http://127.0.0.1:$(cluster_etcd_peer_port "$i")"
+	done
+	start_etcd_member "$(cluster_etcd_name "$k")" "$(cluster_etcd_client_port "$k")" \
+		"$(cluster_etcd_peer_port "$k")" "$c" "$CLUSTER_SCOPE-$(basename "$TEST_TMP")"
+	ETCD_MEMBER[$k]=$ETCD_MEMBER_PID
+	ETCD_MEMBER_HOW[$k]=
+}
+
+# cluster_etcd_stop_member K [KILL|STOP]: member K crashes (KILL, the
+# default) or hangs (STOP: its peers and clients time out on it)
+cluster_etcd_stop_member() {
+	local k=$1 how=${2:-KILL} p=${ETCD_MEMBER[$1]:-}
+	[ -n "$p" ] || return 1
+	kill -"$how" "$p" 2>/dev/null
+	ETCD_MEMBER_HOW[$k]=$how
+	if [ "$how" = KILL ]; then
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		cluster_forget_pid "$p"
+		ETCD_MEMBER[$k]=
+	fi
+}
+
+# cluster_etcd_get KEY: the key's value, from the first etcd member that
+# answers (the single etcd: as etcd_get)
+cluster_etcd_get() {
+	local u k out
+	if [ "$CLUSTER_ETCD_MEMBERS" -le 1 ]; then
+		etcd_get "$CLUSTER_E" "$1"
+		return
+	fi
+	k=$(printf %s "$1" | base64 -w0)
+	for u in $(cluster_etcd_urls); do
+		out=$(curl -sf -m 2 -XPOST "$u/v3/kv/range" -d "{\"key\":\"$k\"}") || continue
+		jq -r '.kvs[0].value // empty' <<<"$out" | base64 -d 2>/dev/null
+		return 0
+	done
+	return 1
 }
 
 # cluster_run_watchdog NAME: start (or restart) the node's watchdog
@@ -144,8 +273,7 @@ cluster_run_watchdog() {
 cluster_start_node() {
 	local name=$1
 	CLUSTER_NODES+=("$name")
-	start_forwarder "$(node_fwd_port "$name")" "$CLUSTER_ETCD_PORT"
-	NODE_FWD[$name]=$FORWARDER
+	cluster_start_forwarders "$name"
 	NODE_CUT[$name]=
 	cluster_write_conf "$name"
 	CLEANUP_DATADIRS+=("$(node_data "$name")")
@@ -158,7 +286,7 @@ cluster_start() {
 	local i
 	cluster_workload_build || return 1
 	cluster_watchdog_bin >/dev/null || { echo "# pgha-watchdog not found" >&2; return 1; }
-	start_etcd "$CLUSTER_SCOPE" "$CLUSTER_ETCD_PORT" $((CLUSTER_ETCD_PORT + 1)) || return 1
+	cluster_etcd_start || return 1
 	for i in $(seq "$1"); do cluster_start_node "n$i" || return 1; done
 }
 
@@ -170,7 +298,7 @@ cluster_add_node() {
 	cluster_start_node "$CLUSTER_ADDED"
 }
 
-cluster_leader() { etcd_get "$CLUSTER_E" "/service/$CLUSTER_SCOPE/leader"; }
+cluster_leader() { cluster_etcd_get "/service/$CLUSTER_SCOPE/leader"; }
 
 # the extension is created once, on the primary; replicas get it by replication
 cluster_ensure_extension() {
@@ -334,20 +462,21 @@ cluster_restart_node() {
 }
 
 # cluster_cut_etcd NAME [STOP|KILL]: STOP makes its etcd requests hang (a
-# partition that drops packets), KILL refuses them at once
+# partition that drops packets), KILL refuses them at once; with several
+# etcd members, all of its forwarders
 cluster_cut_etcd() {
-	local name=$1 how=${2:-STOP}
-	forwarder_signal "$how" "${NODE_FWD[$name]}"
+	local name=$1 how=${2:-STOP} g
+	for g in ${NODE_FWD[$name]}; do
+		forwarder_signal "$how" "$g"
+	done
 	NODE_CUT[$name]=$how
 }
 
 cluster_restore_etcd() {
-	local name=$1
+	local name=$1 g
 	case ${NODE_CUT[$name]:-} in
-		STOP) forwarder_signal CONT "${NODE_FWD[$name]}" ;;
-		KILL)
-			start_forwarder "$(node_fwd_port "$name")" "$CLUSTER_ETCD_PORT"
-			NODE_FWD[$name]=$FORWARDER ;;
+		STOP) for g in ${NODE_FWD[$name]}; do forwarder_signal CONT "$g"; done ;;
+		KILL) cluster_start_forwarders "$name" ;;
 	esac
 	NODE_CUT[$name]=
 }
@@ -438,10 +567,10 @@ cluster_dump() {
 	local n f k
 	echo "# --- cluster state at $(date +%T.%3N)"
 	for k in leader history status config; do
-		echo "#   etcd $k: $(etcd_get "$CLUSTER_E" "/service/$CLUSTER_SCOPE/$k" | head -c 400)"
+		echo "#   etcd $k: $(cluster_etcd_get "/service/$CLUSTER_SCOPE/$k" | head -c 400)"
 	done
 	for n in "${CLUSTER_NODES[@]}"; do
-		echo "#   etcd members/$n: $(etcd_get "$CLUSTER_E" "/service/$CLUSTER_SCOPE/members/$n")"
+		echo "#   etcd members/$n: $(cluster_etcd_get "/service/$CLUSTER_SCOPE/members/$n")"
 		echo "#   $n pgha_status: $(node_sql "$n" "SELECT role, state, leader, timeline, last_error FROM pgha_status()")"
 		for f in "$TEST_TMP/watchdog-$n.log" "$TEST_TMP/watchdog-$n.out" "$(node_data "$n").log"; do
 			[ -s "$f" ] || continue
@@ -459,6 +588,9 @@ cluster_dump() {
 cluster_cleanup() {
 	local n p deadline
 	for p in "${WORKLOAD_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for n in "${!ETCD_MEMBER_HOW[@]}"; do
+		[ "${ETCD_MEMBER_HOW[$n]}" = STOP ] && cluster_etcd_start_member "$n"
+	done
 	for n in "${CLUSTER_NODES[@]}"; do
 		[ -n "${NODE_CUT[$n]:-}" ] && cluster_restore_etcd "$n"
 	done

@@ -113,6 +113,35 @@ start_etcd() {
 	fi
 }
 
+# start_etcd_member NAME CLIENT_PORT PEER_PORT INITIAL_CLUSTER TOKEN: one member
+# of a multi-member etcd, started in the background without waiting for it
+# (a member is healthy only once a quorum of its cluster runs).  Started
+# again with the same NAME it finds its data directory and rejoins, as a
+# restarted host would.  Sets ETCD_MEMBER_PID; the pid is stopped at exit.
+start_etcd_member() {
+	local name=$1 cport=$2 pport=$3 dir="$TEST_TMP/etcd-$1"
+	mkdir -p "$dir"
+	echo "# $(date +%T.%3N) starting $name" >>"$dir/etcd.log"
+	etcd --name "$name" --data-dir "$dir/data" \
+		--listen-client-urls "http://127.0.0.1:$cport" \
+		--advertise-client-urls "http://127.0.0.1:$cport" \
+		--listen-peer-urls "http://127.0.0.1:$pport" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+		--initial-cluster "$4" --initial-cluster-state new \
+		--initial-cluster-token "$5" \
+		--listen-metrics-urls "" \
+		>>"$dir/etcd.log" 2>&1 &
+	ETCD_MEMBER_PID=$!
+	CLEANUP_PIDS+=("$!")
+	# no "Killed" report from bash when a test kills it
+	disown "$!"
+}
+
+# etcd_healthy ENDPOINT: the member answers and has a raft leader
+etcd_healthy() {
+	curl -s -m 2 "$1/health" | grep -q '"health":"true"'
+}
+
 # start_forwarder LISTEN_PORT TARGET_PORT [socat address]: a TCP forwarder on
 # 127.0.0.1 in a process group of its own (socat serves each connection in
 # a child, so faults are sent to the whole group); prints the group id
@@ -120,6 +149,8 @@ start_forwarder() {
 	setsid socat TCP-LISTEN:"$1",bind=127.0.0.1,reuseaddr,fork "${3:-TCP:127.0.0.1:$2}" >/dev/null 2>&1 &
 	CLEANUP_GROUPS+=("$!")
 	FORWARDER=$!
+	# no "Killed" report from bash when a test kills it
+	disown "$!"
 }
 
 # forwarder_signal SIG GROUP: STOP (hang), CONT (resume), KILL (gone)
