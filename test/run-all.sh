@@ -7,6 +7,8 @@
 #   regress    pg_regress on a temporary instance       (make installcheck)
 #   multinode  real etcd + real postgres servers        (test/multinode/*.sh)
 #   fuzz       libFuzzer on the parsers, 10 s a target  (test/run-fuzz.sh)
+#   chaos      seeded faults on a 3-node cluster with a 3-member etcd, in
+#              async, sync and strict mode, 4 faults each (test/chaos/ci.sh)
 #
 # postgres refuses to run as root: as root, this script installs pgha, copies
 # the tree to a directory owned by the postgres user and runs there as that
@@ -30,7 +32,7 @@ if [ ! -f "$(pg_config --pkglibdir)/pgha.so" ]; then
 	exit 2
 fi
 
-suites=${PGHA_SUITES:-"unit live regress multinode fuzz"}
+suites=${PGHA_SUITES:-"unit live regress multinode fuzz chaos"}
 passed=0
 failed=0
 log=$(mktemp -d "${TMPDIR:-/tmp}/pgha-tests.XXXXXX")
@@ -77,6 +79,8 @@ for s in $suites; do
 			bash test/run-regress.sh 2>&1 | tee "$log/regress" ;;
 		fuzz)
 			bash test/run-fuzz.sh 2>&1 | tee "$log/fuzz" ;;
+		chaos)
+			bash test/chaos/ci.sh 2>&1 | tee "$log/chaos" ;;
 		multinode)
 			: >"$log/multinode"
 			for t in test/multinode/[0-9]*.sh; do

@@ -1,0 +1,131 @@
+#!/bin/bash
+# test/chaos/run.sh: a seeded fault-injection ("chaos") run against a 3-node
+# pgha cluster on a 3-member etcd, with a writer and per-node probes all along.
+#
+#   test/chaos/run.sh [--seed S] [--faults N] [--mode async|sync|strict] [--keep]
+#                     [--kinds K1,K2,...] [--sequence K1,K2,...] [--from I]
+#                     [--heal-timeout S] [--tap]
+#
+#   --seed S          the schedule's seed (default: from the clock; printed)
+#   --faults N        how many faults (default 10)
+#   --mode M          async (default): no synchronous mode in the config key;
+#                     sync: "synchronous_mode": true; strict: and
+#                     "synchronous_mode_strict": true
+#   --keep            keep the cluster's files (logs, data) even on success
+#   --kinds LIST      draw only these fault kinds (comma-separated, see below)
+#   --sequence LIST   exactly these faults, in this order (--faults is their
+#                     number; the seed still draws targets and durations)
+#   --from I          draw the whole schedule, inject from fault I on (replay
+#                     the end of a long run)
+#   --heal-timeout S  how long a fault may take to heal (default 120)
+#   --tap             TAP output (ok / not ok lines), as the CI suite wants
+#
+# Fault kinds: pg_kill node_kill keeper_stop postmaster_stop leader_cutoff
+# replica_cutoff etcd_member_down etcd_quorum_loss switchover slow_etcd
+# (test/chaos/README.md says what each does).  The same seed, fault count,
+# mode and kinds give the same faults, targets (relative to the leader of
+# the moment) and durations.  After each fault the harness heals what it
+# broke and waits until the cluster is whole again: one leader, the other
+# nodes streaming from it, etcd healthy, the writer's commits acknowledged.
+# At the end: lost acknowledged writes (on the final leader) and split-brain
+# windows (per fault window).  Exit status 1 when a fault did not heal, a
+# split-brain window was found, or (sync, strict) an acknowledged write was
+# lost; 2 when the run could not start.
+#
+# Ports: etcd and forwarders 24400-24414, postgres 26401-26403.  As root it
+# installs pgha and runs as postgres from a copy of the tree.
+set -u
+cd "$(dirname "$0")/../.."
+
+SEED=
+FAULTS=10
+MODE=async
+KEEP=0
+KINDS=
+SEQUENCE=
+FROM=1
+HEAL_TIMEOUT=120
+TAP=0
+ALL_KINDS=(pg_kill node_kill keeper_stop postmaster_stop leader_cutoff replica_cutoff
+	etcd_member_down etcd_quorum_loss switchover slow_etcd)
+
+usage() {
+	sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//'
+	exit "${1:-0}"
+}
+
+ARGS=("$@")
+while [ $# -gt 0 ]; do
+	case $1 in
+		--seed) SEED=${2:-}; shift ;;
+		--seed=*) SEED=${1#*=} ;;
+		--faults) FAULTS=${2:-}; shift ;;
+		--faults=*) FAULTS=${1#*=} ;;
+		--mode) MODE=${2:-}; shift ;;
+		--mode=*) MODE=${1#*=} ;;
+		--kinds) KINDS=${2:-}; shift ;;
+		--kinds=*) KINDS=${1#*=} ;;
+		--sequence) SEQUENCE=${2:-}; shift ;;
+		--sequence=*) SEQUENCE=${1#*=} ;;
+		--from) FROM=${2:-}; shift ;;
+		--from=*) FROM=${1#*=} ;;
+		--heal-timeout) HEAL_TIMEOUT=${2:-}; shift ;;
+		--heal-timeout=*) HEAL_TIMEOUT=${1#*=} ;;
+		--keep) KEEP=1 ;;
+		--tap) TAP=1 ;;
+		-h | --help) usage ;;
+		*) echo "run.sh: unknown argument '$1'" >&2; usage 2 ;;
+	esac
+	shift
+done
+[ -n "$SEED" ] || SEED=$(($(date +%s%N) / 1000 % 1000000))
+[[ $SEED =~ ^[0-9]+$ ]] || { echo "run.sh: --seed must be a number" >&2; exit 2; }
+[[ $FAULTS =~ ^[0-9]+$ ]] || { echo "run.sh: --faults must be a number" >&2; exit 2; }
+[[ $FROM =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --from must be a number >= 1" >&2; exit 2; }
+[[ $HEAL_TIMEOUT =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --heal-timeout must be a number" >&2; exit 2; }
+case $MODE in async | sync | strict) ;; *) echo "run.sh: --mode must be async, sync or strict" >&2; exit 2 ;; esac
+for k in ${KINDS//,/ } ${SEQUENCE//,/ }; do
+	[[ " ${ALL_KINDS[*]} " == *" $k "* ]] || { echo "run.sh: unknown fault kind '$k'" >&2; exit 2; }
+done
+if [ -n "$KINDS" ]; then
+	read -r -a DRAW_KINDS <<<"${KINDS//,/ }"
+else
+	DRAW_KINDS=("${ALL_KINDS[@]}")
+fi
+SEQ_KINDS=()
+if [ -n "$SEQUENCE" ]; then
+	read -r -a SEQ_KINDS <<<"${SEQUENCE//,/ }"
+	FAULTS=${#SEQ_KINDS[@]}
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+	bash test/install-deps.sh || exit 2
+	make -s >/dev/null && make -s install >/dev/null && make -s test/tools/pgha_workload >/dev/null || exit 2
+	work=$(mktemp -d /tmp/pgha-chaos.XXXXXX)
+	cp -a . "$work/src"
+	chown -R postgres:postgres "$work"
+	# the seed is chosen here, so that a replay line printed below is complete
+	runuser -u postgres -- bash "$work/src/test/chaos/run.sh" --seed "$SEED" "${ARGS[@]}"
+	rc=$?
+	rm -rf "$work"
+	exit $rc
+fi
+
+# --- the cluster ---------------------------------------------------------------
+
+CLUSTER_SCOPE=chaos
+CLUSTER_PG_BASE=${CHAOS_PG_BASE:-26400}
+CLUSTER_ETCD_PORT=${CHAOS_ETCD_PORT:-24400}
+CLUSTER_ETCD_MEMBERS=3
+# sourced here, not in a function: its arrays must be global
+. test/cluster.sh
+CHAOS_DIR=$CLUSTER_ROOT/test/chaos
+. "$CHAOS_DIR/faults.sh"
+[ "$KEEP" = 1 ] && export PGHA_KEEP_TMP=1
+CHAOS_LOG=$TEST_TMP/chaos.log
+
+trap chaos_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+chaos_main
