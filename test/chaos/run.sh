@@ -4,7 +4,7 @@
 #
 #   test/chaos/run.sh [--seed S] [--faults N] [--mode async|sync|strict] [--keep]
 #                     [--kinds K1,K2,...] [--sequence K1,K2,...] [--from I]
-#                     [--heal-timeout S] [--tap]
+#                     [--heal-timeout S] [--tap] [--dry-run]
 #
 #   --seed S          the schedule's seed (default: from the clock; printed)
 #   --faults N        how many faults (default 10)
@@ -19,6 +19,7 @@
 #                     the end of a long run)
 #   --heal-timeout S  how long a fault may take to heal (default 120)
 #   --tap             TAP output (ok / not ok lines), as the CI suite wants
+#   --dry-run         print the schedule (one line per fault) and exit
 #
 # Fault kinds: pg_kill node_kill keeper_stop postmaster_stop leader_cutoff
 # replica_cutoff etcd_member_down etcd_quorum_loss switchover slow_etcd
@@ -46,6 +47,7 @@ SEQUENCE=
 FROM=1
 HEAL_TIMEOUT=120
 TAP=0
+DRY_RUN=0
 ALL_KINDS=(pg_kill node_kill keeper_stop postmaster_stop leader_cutoff replica_cutoff
 	etcd_member_down etcd_quorum_loss switchover slow_etcd)
 
@@ -73,6 +75,7 @@ while [ $# -gt 0 ]; do
 		--heal-timeout=*) HEAL_TIMEOUT=${1#*=} ;;
 		--keep) KEEP=1 ;;
 		--tap) TAP=1 ;;
+		--dry-run) DRY_RUN=1 ;;
 		-h | --help) usage ;;
 		*) echo "run.sh: unknown argument '$1'" >&2; usage 2 ;;
 	esac
@@ -96,6 +99,15 @@ SEQ_KINDS=()
 if [ -n "$SEQUENCE" ]; then
 	read -r -a SEQ_KINDS <<<"${SEQUENCE//,/ }"
 	FAULTS=${#SEQ_KINDS[@]}
+fi
+
+if [ "$DRY_RUN" = 1 ]; then
+	. test/chaos/faults.sh
+	chaos_schedule
+	echo "# seed $SEED, $FAULTS faults${KINDS:+, kinds $KINDS}: index kind and draws" \
+		"(who: 0,1 leader 2 replica; rep: replica; extra, dur, gap: s; lo, hi: ms)"
+	for i in $(seq "$FROM" "$FAULTS"); do schedule_line "$i"; done
+	exit 0
 fi
 
 if [ "$(id -u)" -eq 0 ]; then
