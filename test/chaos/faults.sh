@@ -39,6 +39,13 @@ tap_result() {
 	fi
 }
 
+# chaos_sleep SECONDS: a sleep that a signal to this script cuts short (its
+# trap runs at once instead of after the sleep)
+chaos_sleep() {
+	sleep "$1" &
+	wait $!
+}
+
 secs() { awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; }
 
 # --- the seeded generator ----------------------------------------------------
@@ -278,7 +285,7 @@ fault_node_kill() {
 	F_DETAIL="watchdog and postgres SIGKILLed, restarted after ${hold} s"
 	T_INJECT=$(cluster_now_ms)
 	cluster_kill_node "$F_TARGET"
-	sleep "$hold"
+	chaos_sleep "$hold"
 	T_RESTORE=$(cluster_now_ms)
 	cluster_restart_node "$F_TARGET"
 }
@@ -294,7 +301,7 @@ fault_keeper_stop() {
 	fi
 	F_DETAIL="keeper (pid $pid) SIGSTOPped for ${hold} s"
 	stop_process "$pid"
-	sleep "$hold"
+	chaos_sleep "$hold"
 	T_RESTORE=$(cluster_now_ms)
 	resume_process "$pid"
 }
@@ -310,7 +317,7 @@ fault_postmaster_stop() {
 	fi
 	F_DETAIL="postmaster (pid $pid) SIGSTOPped for ${hold} s"
 	stop_process "$pid"
-	sleep "$hold"
+	chaos_sleep "$hold"
 	T_RESTORE=$(cluster_now_ms)
 	resume_process "$pid"
 }
@@ -322,7 +329,7 @@ cut_node() {
 	F_DETAIL="cut off etcd ($how: requests $([ $how = STOP ] && echo hang || echo refused)) for ${hold} s"
 	T_INJECT=$(cluster_now_ms)
 	cluster_cut_etcd "$F_TARGET" "$how"
-	sleep "$hold"
+	chaos_sleep "$hold"
 	T_RESTORE=$(cluster_now_ms)
 	cluster_restore_etcd "$F_TARGET"
 }
@@ -352,7 +359,7 @@ fault_etcd_member_down() {
 	F_DETAIL="$F_DETAIL etcd member $m SIGKILLed, restarted after ${hold} s"
 	T_INJECT=$(cluster_now_ms)
 	cluster_etcd_stop_member "$m" KILL
-	sleep "$hold"
+	chaos_sleep "$hold"
 	T_RESTORE=$(cluster_now_ms)
 	cluster_etcd_start_member "$m"
 }
@@ -366,7 +373,7 @@ fault_etcd_quorum_loss() {
 	F_DETAIL="2 of 3 etcd members $how for ${hold} s (etcd$keep stays)"
 	T_INJECT=$(cluster_now_ms)
 	for k in "${down[@]}"; do cluster_etcd_stop_member "$k" "$how"; done
-	sleep "$hold"
+	chaos_sleep "$hold"
 	T_RESTORE=$(cluster_now_ms)
 	for k in "${down[@]}"; do cluster_etcd_start_member "$k"; done
 }
@@ -406,7 +413,7 @@ fault_slow_etcd() {
 	F_DETAIL="etcd requests slowed by ${S_LO[$i]}-${S_HI[$i]} ms for ${S_DUR[$i]} s"
 	T_INJECT=$(cluster_now_ms)
 	proxy_start "$F_TARGET" "${S_LO[$i]}" "${S_HI[$i]}" "$((SEED * 1000 + i))"
-	sleep "${S_DUR[$i]}"
+	chaos_sleep "${S_DUR[$i]}"
 	T_RESTORE=$(cluster_now_ms)
 	proxy_stop "$F_TARGET"
 }
@@ -503,7 +510,7 @@ run_fault() {
 		sync=$(sync_key)
 		logonly "fault $i: sync key before: ${sync:-<none>}"
 	fi
-	sleep "${S_GAP[$i]}"
+	chaos_sleep "${S_GAP[$i]}"
 	F_TARGET=- F_DETAIL=
 	logonly "fault $i: $(schedule_line "$i"); leader $leader, replicas ${REPLICAS[*]}"
 	"fault_$kind" "$i" "$leader"

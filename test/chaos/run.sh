@@ -137,7 +137,8 @@ CHAOS_DIR=$CLUSTER_ROOT/test/chaos
 CHAOS_LOG=$TEST_TMP/chaos.log
 
 trap chaos_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# interrupted: the files stay for a look (lib.sh keeps them after a failure)
+trap 'TAP_FAILED=$((TAP_FAILED + 1)); exit 130' INT
+trap 'TAP_FAILED=$((TAP_FAILED + 1)); exit 143' TERM
 
 chaos_main
