@@ -503,6 +503,7 @@ WINDOW_FROM=0
 
 run_fault() {
 	local i=$1 kind=${S_KIND[$1]} leader n sync="" whole=1 heal_ms healed_txt
+	chaos_sleep "${S_GAP[$i]}"
 	leader=$(cluster_leader)
 	REPLICAS=()
 	for n in $(cluster_up_nodes | sort); do [ "$n" != "$leader" ] && REPLICAS+=("$n"); done
@@ -510,7 +511,6 @@ run_fault() {
 		sync=$(sync_key)
 		logonly "fault $i: sync key before: ${sync:-<none>}"
 	fi
-	chaos_sleep "${S_GAP[$i]}"
 	F_TARGET=- F_DETAIL=
 	logonly "fault $i: $(schedule_line "$i"); leader $leader, replicas ${REPLICAS[*]}"
 	"fault_$kind" "$i" "$leader"
