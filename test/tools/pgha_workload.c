@@ -258,6 +258,50 @@ error_is_definite(PGconn *conn, const PGresult *res)
 }
 
 /*
+ * Wait until libpq can hand out the next result without blocking (or
+ * knows there is none left), until deadline, the end of the run or a stop
+ * signal.  False with the reason in errbuf otherwise.
+ */
+static bool
+wait_not_busy(PGconn *conn, int64_t deadline_ms, char *errbuf, size_t errlen)
+{
+	for (;;)
+	{
+		struct pollfd pfd;
+		int64_t		left;
+
+		if (!PQconsumeInput(conn))
+		{
+			one_line(PQerrorMessage(conn), errbuf, errlen);
+			return false;
+		}
+		if (!PQisBusy(conn))
+			return true;
+		left = deadline_ms - now_ms();
+		if (stop_requested || left <= 0)
+		{
+			snprintf(errbuf, errlen, "%s before the server answered",
+					 stop_requested ? "stopped" : "timed out");
+			return false;
+		}
+		pfd.fd = PQsocket(conn);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd < 0)
+		{
+			snprintf(errbuf, errlen, "connection has no socket");
+			return false;
+		}
+		if (poll(&pfd, 1, (int) (left < POLL_SLICE_MS ? left : POLL_SLICE_MS)) < 0 &&
+			errno != EINTR)
+		{
+			snprintf(errbuf, errlen, "poll: %s", strerror(errno));
+			return false;
+		}
+	}
+}
+
+/*
  * Run one statement with parameters and wait for its outcome until deadline,
  * the end of the run or a stop signal, whichever comes first.  On QUERY_OK the
  * first value of the first row (if any) is copied to value.  On failure
@@ -289,68 +333,47 @@ run_query(PGconn *conn, const char *sql, int nparams,
 		return QUERY_UNKNOWN;
 	}
 
+	/*
+	 * Every result counts, up to ReadyForQuery (PQgetResult returns NULL).
+	 * With the extended protocol the statement's implicit transaction
+	 * commits at Sync, after CommandComplete: the commit (and its wait for
+	 * a synchronous standby) is confirmed only by ReadyForQuery.  An error
+	 * after a first good result, such as the connection lost while the
+	 * commit waited, makes the outcome unknown (or failed, when definite),
+	 * never acknowledged.
+	 */
 	for (;;)
 	{
-		struct pollfd pfd;
-		int64_t		left;
+		ExecStatusType st;
 
-		if (!PQconsumeInput(conn))
-		{
-			one_line(PQerrorMessage(conn), errbuf, errlen);
+		if (!wait_not_busy(conn, deadline_ms, errbuf, errlen))
 			return QUERY_UNKNOWN;
-		}
-		if (!PQisBusy(conn))
+		if ((res = PQgetResult(conn)) == NULL)
 			break;
-		left = deadline_ms - now_ms();
-		if (stop_requested || left <= 0)
-		{
-			snprintf(errbuf, errlen, "%s before the server answered",
-					 stop_requested ? "stopped" : "timed out");
-			return QUERY_UNKNOWN;
-		}
-		pfd.fd = PQsocket(conn);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (pfd.fd < 0)
-		{
-			snprintf(errbuf, errlen, "connection has no socket");
-			return QUERY_UNKNOWN;
-		}
-		if (poll(&pfd, 1, (int) (left < POLL_SLICE_MS ? left : POLL_SLICE_MS)) < 0 &&
-			errno != EINTR)
-		{
-			snprintf(errbuf, errlen, "poll: %s", strerror(errno));
-			return QUERY_UNKNOWN;
-		}
-	}
+		st = PQresultStatus(res);
 
-	/* the first result decides; the rest (there should be none) is drained */
-	while ((res = PQgetResult(conn)) != NULL)
-	{
-		if (!have_result)
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		{
-			ExecStatusType st = PQresultStatus(res);
-
-			have_result = true;
-			if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+			if (!have_result)
 			{
 				outcome = QUERY_OK;
 				if (value != NULL && valuelen > 0 && PQntuples(res) > 0 &&
 					PQnfields(res) > 0)
 					snprintf(value, valuelen, "%s", PQgetvalue(res, 0, 0));
 			}
-			else
-			{
-				const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-				if (state != NULL)
-					snprintf(sqlstate, 6, "%s", state);
-				one_line(PQresultErrorMessage(res), errbuf, errlen);
-				if (errbuf[0] == '\0')
-					one_line(PQerrorMessage(conn), errbuf, errlen);
-				outcome = error_is_definite(conn, res) ? QUERY_FAILED : QUERY_UNKNOWN;
-			}
 		}
+		else if (outcome != QUERY_FAILED)
+		{
+			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+			if (state != NULL)
+				snprintf(sqlstate, 6, "%s", state);
+			one_line(PQresultErrorMessage(res), errbuf, errlen);
+			if (errbuf[0] == '\0')
+				one_line(PQerrorMessage(conn), errbuf, errlen);
+			outcome = error_is_definite(conn, res) ? QUERY_FAILED : QUERY_UNKNOWN;
+		}
+		have_result = true;
 		PQclear(res);
 	}
 	if (!have_result)
