@@ -420,31 +420,14 @@ fault_slow_etcd() {
 
 # --- checks ------------------------------------------------------------------
 
-# writer_slice FROM_MS TO_MS [DEMOTED_FILE] < writer.log: the writer's lines
-# of that stretch (ack, unknown) for the checker, with one correction.
-# pgha_workload's writer logs "ack" as soon as the INSERT's first result
-# (CommandComplete) arrives; with the extended protocol the implicit
-# transaction commits only at Sync, and the commit, its wait for a
-# synchronous standby included, is confirmed by ReadyForQuery.  When the
-# connection is lost in between (the server stopped or was killed while
-# committing), the writer still logged "ack", then found the connection
-# gone: "err N+1 ... no connection to the server".  Such an "ack N" is an
-# unknown outcome, not an acknowledged write; it becomes "unknown N" here
-# (and its id goes to DEMOTED_FILE).
+# writer_slice FROM_MS TO_MS < writer.log: the writer's lines of that
+# stretch that the checker reads: "ack" by its acknowledgement time,
+# "unknown" by the time of the error before it
 writer_slice() {
-	awk -v a="$1" -v b="$2" -v side="${3:-/dev/null}" '
-		function emit(l, t) { if (t >= a && t < b) print l }
-		function release() { if (held != "") emit(held, ht); held = "" }
-		$1 == "ack" { release(); held = $0; hid = $2; ht = $4; t = $4; next }
-		$1 == "err" {
-			if (held != "" && $2 == hid + 1 && / no connection to the server$/) {
-				if (ht >= a && ht < b) { print "unknown " hid; print hid, ht > side }
-				held = ""
-			}
-			release(); t = $3; next
-		}
-		$1 == "unknown" { release(); emit($0, t); next }
-		END { release() }'
+	awk -v a="$1" -v b="$2" '
+		$1 == "ack" { t = $4; if (t >= a && t < b) print; next }
+		$1 == "err" { t = $3; next }
+		$1 == "unknown" { if (t >= a && t < b) print }'
 }
 
 # window_check I FROM_MS TO_MS: the workload's logs of that stretch, checked
@@ -454,7 +437,7 @@ window_check() {
 	local i=$1 from=$2 to=$3 d probes="" n f line
 	d=$TEST_TMP/windows/$i
 	mkdir -p "$d"
-	writer_slice "$from" "$to" "$d/unconfirmed" <"$WORKLOAD_DIR/writer.log" >"$d/writer.log"
+	writer_slice "$from" "$to" <"$WORKLOAD_DIR/writer.log" >"$d/writer.log"
 	for n in "${CLUSTER_NODES[@]}"; do
 		f=$WORKLOAD_DIR/probe-$n.log
 		awk -v a="$from" -v b="$to" 'NR == 1 && /^# probe / { print; next }
@@ -486,10 +469,7 @@ final_check() {
 	local d=$TEST_TMP/final line i
 	mkdir -p "$d"
 	echo "# probe -" >"$d/no-probe.log"
-	: >"$d/unconfirmed"
-	writer_slice 0 999999999999999 "$d/unconfirmed" <"$WORKLOAD_DIR/writer.log" >"$d/writer.log"
-	FINAL_UNCONFIRMED=$(wc -l <"$d/unconfirmed")
-	"$WORKLOAD" check --writer "$d/writer.log" --probes "$d/no-probe.log" \
+	"$WORKLOAD" check --writer "$WORKLOAD_DIR/writer.log" --probes "$d/no-probe.log" \
 		--final-dsn "$(cluster_dsn)" --allow-loss 1000000 >"$d/check.out" 2>&1
 	sed "s/^/  final: /" "$d/check.out" >>"$CHAOS_LOG"
 	line=$(grep '^check: ' "$d/check.out" | tail -1)
@@ -512,7 +492,7 @@ final_check() {
 				if ($4 <= t2[k]) { f = fi[k]; break }
 			}
 			print $2, $4, $5, f
-		}' "$d/faults" "$d/present" "$d/writer.log" >"$d/lost"
+		}' "$d/faults" "$d/present" "$WORKLOAD_DIR/writer.log" >"$d/lost"
 	sed 's/^/  lost id, acked at, port, fault: /' "$d/lost" >>"$CHAOS_LOG"
 	while read -r _ _ _ i; do
 		[ "$i" = after ] && continue
@@ -690,7 +670,6 @@ chaos_main() {
 	kind_table | while IFS= read -r l; do say "  $l"; done
 	say "chaos: mode=$MODE seed=$SEED faults=$done_faults lost=${FINAL_LOST:-?}" \
 		"split_brain_windows=$SPLIT_TOTAL unhealed=$UNHEALED acked=$acked unknown=${FINAL_UNKNOWN:-?}" \
-		"unconfirmed=${FINAL_UNCONFIRMED:-?}" \
 		"duration=$(secs $(($(cluster_now_ms) - t_start)))s"
 
 	if [ -z "$FINAL_LOST" ]; then
