@@ -5,6 +5,8 @@
 #     names it, pg_stat_replication says "sync", the sync key lists it in
 #     Patroni's format and pghactl list shows "Sync Standby";
 #   - a switchover to the asynchronous replica is refused;
+#   - the synchronous standby's node dies under load: the other replica
+#     takes its place and commits resume within seconds;
 #   - the leader's host dies under load: only the synchronous standby may
 #     take over, and no acknowledged commit is lost; the new leader picks
 #     a synchronous standby of its own;
@@ -72,6 +74,25 @@ ctl switchover --candidate "$async1" --force >"$TEST_TMP/sw.out" 2>&1
 rc=$?
 is "$rc" 6 "a switchover to the asynchronous replica $async1 is refused (exit 6)"
 check "...saying why" grep -q "not a synchronous standby" "$TEST_TMP/sw.out"
+
+# --- the synchronous standby dies: commits go on with the other replica ----
+sync_is() { sync_published "$1" && [ "$(sync_standby)" = "$2" ]; }
+cluster_workload_start 30
+expect "the writer's commits are acknowledged" cluster_wait_writes 100 15
+cluster_kill_node "$sync1"
+note "node $sync1 (the synchronous standby) killed"
+expect "$async1 becomes the synchronous standby" poll_until 15 sync_is "$leader" "$async1" ||
+	cluster_dump
+cluster_wait_writes 50 10
+cluster_workload_stop
+cluster_check 0
+# waiting commits are released by the new standby's next reply: within
+# wal_receiver_status_interval (1 s, set by the watchdog; 10 s by default)
+check "commits resumed within 5 s ($CHECK_OUTAGE_MS ms)" test "$CHECK_OUTAGE_MS" -lt 5000
+cluster_restart_node "$sync1"
+expect "$sync1 is back as a replica" cluster_wait_streaming "$sync1" 60
+sync1=$async1
+async1=$(for n in "${CLUSTER_NODES[@]}"; do [ "$n" != "$leader" ] && [ "$n" != "$sync1" ] && echo "$n"; done)
 
 # --- the leader's host dies under load ------------------------------------
 cluster_workload_start 60
