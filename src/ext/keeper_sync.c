@@ -95,7 +95,7 @@ application_name_of(int pid)
 }
 
 static KeeperSyncTrack *
-track_of(Keeper *k, const char *name, KeeperSyncTrack *old, int nold)
+track_of(const char *name, KeeperSyncTrack *old, int nold)
 {
 	for (int i = 0; i < nold; i++)
 		if (strcmp(old[i].name, name) == 0)
@@ -130,6 +130,7 @@ collect_peers(Keeper *k, PghaSyncPeer *peers, int max)
 		const char *app;
 		PghaSyncPeer *p = &peers[n];
 		KeeperSyncTrack *t;
+		KeeperSyncTrack *prev;
 
 		SpinLockAcquire(&w->mutex);
 		pid = w->pid;
@@ -150,11 +151,15 @@ collect_peers(Keeper *k, PghaSyncPeer *peers, int max)
 			k->nsync_track >= PGHA_MAX_MEMBERS)
 			continue;
 		t = &k->sync_track[k->nsync_track++];
-		memset(t, 0, sizeof(*t));
-		strlcpy(t->name, app, sizeof(t->name));
-		t->named_since_ms = now;
-		if (track_of(k, app, old, nold) != NULL)
-			*t = *track_of(k, app, old, nold);
+		prev = track_of(app, old, nold);
+		if (prev != NULL)
+			*t = *prev;
+		else
+		{
+			memset(t, 0, sizeof(*t));
+			strlcpy(t->name, app, sizeof(t->name));
+			t->named_since_ms = now;
+		}
 		if (t->target == InvalidXLogRecPtr &&
 			now - t->named_since_ms >= KEEPER_SYNC_SETTLE_MS)
 			t->target = GetFlushRecPtr(NULL);
