@@ -634,7 +634,7 @@ chaos_main() {
 		if poll_until 30 sync_key_named; then
 			say "sync key: $(sync_key)"
 		else
-			say "no sync key naming a standby within 30 s (synchronous mode not implemented yet?): $(sync_key)"
+			say "no sync key naming a standby within 30 s: $(sync_key)"
 		fi
 	fi
 	cluster_workload_start 86400
