@@ -565,7 +565,8 @@ pgha_heartbeat_verdict(const PghaHeartbeat *hb, int64_t postmaster_start_ms,
 		return PGHA_GUARD_OK;
 	}
 
-	if (hb->primary && hb->fence_deadline_ms > 0 && now_ms > hb->fence_deadline_ms)
+	if (hb->primary && hb->fence_deadline_ms > 0 &&
+		now_ms > hb->fence_deadline_ms + PGHA_GUARD_GRACE_MS)
 	{
 		snprintf(why, whylen,
 				 "keeper heartbeat past its fencing deadline: a primary %" PRId64 " ms past the deadline, heartbeat written %" PRId64 " ms ago (state \"%s\")",

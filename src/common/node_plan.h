@@ -116,6 +116,13 @@ typedef enum PghaGuardVerdict
 #define PGHA_HEARTBEAT_ABSENT_WARN_MS	30000
 /* a heartbeat older than this: warn (the keeper may be hung) */
 #define PGHA_HEARTBEAT_STALE_WARN_MS	60000
+/*
+ * The keeper fences itself at its deadline; the guard, a backstop for a
+ * hung keeper, acts this long after it, so the two do not race.  The
+ * deadline is at least 500 ms before the lease can expire in etcd
+ * (KEEPER_FENCE_MARGIN_MS), so the guard still stops writes in time.
+ */
+#define PGHA_GUARD_GRACE_MS				100
 
 /*
  * hb NULL: no heartbeat file, or a malformed one.  A heartbeat written

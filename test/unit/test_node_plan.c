@@ -758,13 +758,19 @@ test_guard_primary_deadline(void **state)
 
 	verdict_is(&hb, 60000, PGHA_GUARD_OK, "fencing deadline in 4000 ms");
 
-	hb = heartbeat(true, 9000, -1);
+	hb = heartbeat(true, 9000, -1 - PGHA_GUARD_GRACE_MS);
 	verdict_is(&hb, 60000, PGHA_GUARD_FENCE, "past its fencing deadline");
 
 	/* exactly at the deadline: not yet past it */
 	hb = heartbeat(true, 9000, 0);
 	hb.fence_deadline_ms = NOW;
 	verdict_is(&hb, 60000, PGHA_GUARD_OK, "primary");
+
+	/* just past it: the keeper's own fence is due first, no race with it */
+	hb.fence_deadline_ms = NOW - PGHA_GUARD_GRACE_MS;
+	verdict_is(&hb, 60000, PGHA_GUARD_OK, "primary");
+	hb.fence_deadline_ms = NOW - PGHA_GUARD_GRACE_MS - 1;
+	verdict_is(&hb, 60000, PGHA_GUARD_FENCE, "past its fencing deadline");
 
 	/* no deadline (the keeper holds no lease to lose): nothing to enforce */
 	hb = heartbeat(true, 500, 0);
@@ -802,7 +808,7 @@ test_guard_heartbeat_of_an_earlier_run(void **state)
 	 * postmaster.pid has whole seconds: a postmaster that started 500 ms
 	 * ago says NOW - 1000, and a heartbeat from 300 ms ago is this run's
 	 */
-	hb = heartbeat(true, 300, -100);
+	hb = heartbeat(true, 300, -100 - PGHA_GUARD_GRACE_MS);
 	verdict_is(&hb, 1000, PGHA_GUARD_FENCE, "past its fencing deadline");
 }
 
@@ -813,7 +819,7 @@ test_guard_parses_what_the_keeper_writes(void **state)
 	char		line[128];
 
 	snprintf(line, sizeof(line), "%lld primary %lld leading\n",
-			 (long long) (NOW - 100), (long long) (NOW - 1));
+			 (long long) (NOW - 100), (long long) (NOW - 1 - PGHA_GUARD_GRACE_MS));
 	assert_true(pgha_heartbeat_parse(line, &hb));
 	verdict_is(&hb, 60000, PGHA_GUARD_FENCE, "state \"leading\"");
 }
