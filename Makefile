@@ -11,7 +11,13 @@ EXTENSION = pgha
 MODULE_big = pgha
 DATA = $(wildcard extension/pgha--*.sql)
 
-COMMON_SRCS = $(sort $(wildcard src/common/*.c))
+# src/common: plain C shared by pgha.so, pghactl and the tests, one folder
+# a concern: etcd/ (the etcd v3 client), model/ (the cluster's keys and
+# files, settings), policy/ (the HA decisions: pure functions under unit tests)
+COMMON_DIRS = src/common/etcd src/common/model src/common/policy
+COMMON_INC = $(COMMON_DIRS:%=-I$(srcdir)/%)
+COMMON_HDRS = $(wildcard $(COMMON_DIRS:%=%/*.h))
+COMMON_SRCS = $(sort $(wildcard $(COMMON_DIRS:%=%/*.c)))
 EXT_SRCS = $(sort $(wildcard src/ext/*.c))
 PGHACTL_SRCS = $(sort $(wildcard src/pghactl/*.c))
 COMMON_OBJS = $(COMMON_SRCS:.c=.o)
@@ -22,8 +28,8 @@ SCRIPTS = bin/pgha-watchdog
 EXTRA_CLEAN = pghactl $(PGHACTL_SRCS:.c=.o) $(UNIT_BINS) test/unit/*.o test/tools/pgha_workload \
 	results regression.diffs regression.out tmp_check log $(FUZZ_BINS)
 
-PG_CPPFLAGS = -I$(srcdir)/src/common $(shell pkg-config --cflags libcurl jansson)
-# jansson is linked dynamically; see src/common/pgha_json.h for why no code
+PG_CPPFLAGS = $(COMMON_INC) $(shell pkg-config --cflags libcurl jansson)
+# jansson is linked dynamically; see src/common/model/pgha_json.h for why no code
 # may call json_object() itself.
 SHLIB_LINK = $(shell pkg-config --libs libcurl jansson)
 TOOL_LINK = $(shell pkg-config --libs libcurl jansson)
@@ -53,8 +59,8 @@ override CFLAGS += -Wmissing-prototypes -Werror=implicit-function-declaration
 pghactl: $(PGHACTL_SRCS:.c=.o) $(COMMON_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(TOOL_LINK)
 
-$(PGHACTL_SRCS:.c=.o) $(COMMON_OBJS): $(wildcard src/common/*.h)
-$(EXT_SRCS:.c=.o): $(wildcard src/common/*.h src/ext/*.h)
+$(PGHACTL_SRCS:.c=.o) $(COMMON_OBJS): $(COMMON_HDRS)
+$(EXT_SRCS:.c=.o): $(COMMON_HDRS) $(wildcard src/ext/*.h)
 
 # The failover workload (writer, probes, checker): a libpq client, not part
 # of pgha; the failover tests and bench/failover build it on demand.
@@ -64,9 +70,9 @@ test/tools/pgha_workload: test/tools/pgha_workload.c
 # cmocka unit tests: each test/unit/test_*.c is linked with the common code.
 UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:.c=)
-UNIT_CFLAGS = -g -O1 -Wall -I$(srcdir)/src/common $(UNIT_EXTRA_CFLAGS)
+UNIT_CFLAGS = -g -O1 -Wall $(COMMON_INC) $(UNIT_EXTRA_CFLAGS)
 
-test/unit/test_%: test/unit/test_%.c $(COMMON_SRCS) $(wildcard src/common/*.h)
+test/unit/test_%: test/unit/test_%.c $(COMMON_SRCS) $(COMMON_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(COMMON_SRCS) $(TOOL_LINK) -lcmocka
 
 unittest: $(UNIT_BINS)
@@ -95,8 +101,8 @@ FUZZ_BINS = $(FUZZ_TARGETS:%=test/fuzz/%_fuzz)
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 
-test/fuzz/%_fuzz: test/fuzz/%.c $(COMMON_SRCS) $(wildcard src/common/*.h)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc/common $(COMMON_SRCS) $< \
+test/fuzz/%_fuzz: test/fuzz/%.c $(COMMON_SRCS) $(COMMON_HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(COMMON_INC) $(COMMON_SRCS) $< \
 		$(shell pkg-config --libs libcurl jansson) -o $@
 
 fuzz: $(FUZZ_BINS)

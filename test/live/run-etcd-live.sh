@@ -1,5 +1,5 @@
 #!/bin/bash
-# test/live/run-etcd-live.sh: the etcd client (src/common/etcd_client.c)
+# test/live/run-etcd-live.sh: the etcd client (src/common/etcd/etcd_client.c)
 # against real etcd servers on 127.0.0.1.
 #
 # Starts, in a fresh temporary directory:
@@ -120,8 +120,8 @@ wait_health "https://$HOST:$TLS_PORT" --cacert "$CERTS/ca.crt" \
 # --- build and run
 BIN=$WORK/test_etcd_live
 # shellcheck disable=SC2046
-gcc -g -O1 -Wall -Werror -Isrc/common -o "$BIN" test/live/test_etcd_live.c \
-	src/common/etcd_client.c src/common/etcd_proto.c \
+gcc -g -O1 -Wall -Werror -Isrc/common/etcd -Isrc/common/model -o "$BIN" test/live/test_etcd_live.c \
+	src/common/etcd/etcd_client.c src/common/etcd/etcd_proto.c src/common/model/errbuf.c \
 	$(pkg-config --cflags --libs libcurl jansson) -lcmocka || die "build failed"
 
 PGHA_LIVE_ETCD="http://$HOST:$PORT" \

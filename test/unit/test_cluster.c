@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * test_cluster.c
- *	  Unit tests of the cluster model (src/common/cluster.c).
+ *	  Unit tests of the cluster model (src/common/model/cluster.c).
  *
  * The fixtures are the exact values a Patroni 3.0.2 cluster wrote to etcd
  * (../shared/PATRONI-OBSERVED.md): pgha must encode the same bytes and

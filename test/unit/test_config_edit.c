@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * test_config_edit.c
- *	  Unit tests of the config key editing (src/common/config_edit.c):
+ *	  Unit tests of the config key editing (src/common/model/config_edit.c):
  *	  patronictl's --set paths, validation of every known setting, and the
  *	  diff, checked against Python's difflib.unified_diff output.
  *

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * test_ctl_logic.c
- *	  Unit tests of pghactl's decisions (src/common/ctl_logic.c): what came
+ *	  Unit tests of pghactl's decisions (src/common/policy/ctl_logic.c): what came
  *	  of a switchover or failover request, whether a cluster is live, and
  *	  how a confirmation answer reads.
  *

@@ -1,6 +1,6 @@
 /*
  * test_decide.c
- *	  Unit tests of the keeper's decision table (src/common/decide.c):
+ *	  Unit tests of the keeper's decision table (src/common/policy/decide.c):
  *	  every row, without servers.
  */
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /*
  * test_history.c
- *	  Unit tests of the history key (src/common/history.c): Patroni's
+ *	  Unit tests of the history key (src/common/model/history.c): Patroni's
  *	  recorded value, appending, and malformed input.
  */
 #include <stdarg.h>

@@ -2,7 +2,7 @@
  *
  * test_isotime.c
  *	  Unit tests of the ISO 8601 timestamps of the failover key's
- *	  "scheduled_at" (src/common/isotime.c): the forms operators type, the
+ *	  "scheduled_at" (src/common/model/isotime.c): the forms operators type, the
  *	  form Python's isoformat() writes, local time, and what is refused.
  *
  *-------------------------------------------------------------------------

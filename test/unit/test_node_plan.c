@@ -1,6 +1,6 @@
 /*
  * test_node_plan.c
- *	  Unit tests of the watchdog's decisions (src/common/node_plan.c): the
+ *	  Unit tests of the watchdog's decisions (src/common/policy/node_plan.c): the
  *	  pg_controldata parser against outputs recorded on this machine and
  *	  against garbage, every row of the plan table, the plan lines, and the
  *	  hung-keeper guard.  No servers.

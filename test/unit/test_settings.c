@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * test_settings.c
- *	  Unit tests of the settings validators (src/common/settings.c).
+ *	  Unit tests of the settings validators (src/common/model/settings.c).
  *
  * Each rule is tried from both sides: values that must pass, and values
  * that must fail with a message naming the bad part, since that message is

@@ -2,7 +2,7 @@
  *
  * test_switchover.c
  *	  Unit tests of the switchover and manual failover checks
- *	  (src/common/switchover.c): every refusal, its message, detail and
+ *	  (src/common/policy/switchover.c): every refusal, its message, detail and
  *	  hint, and the choice of the best candidate.
  *
  * The clusters are built from etcd keys in Patroni's format, through the

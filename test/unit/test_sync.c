@@ -1,8 +1,8 @@
 /*
  * test_sync.c
  *	  Unit tests of synchronous mode without servers: the sync key
- *	  (src/common/sync_state.c), synchronous_mode in the config key, and
- *	  the leader's plan (src/common/sync_plan.c) with the order that keeps
+ *	  (src/common/model/sync_state.c), synchronous_mode in the config key, and
+ *	  the leader's plan (src/common/policy/sync_plan.c) with the order that keeps
  *	  safety rule 3.
  */
 #include <stdarg.h>
