@@ -44,13 +44,22 @@ REGRESS_OPTS = --temp-instance=$(PGHA_REGRESS_OUT)/tmp_check \
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+# postgresql-client-15 alone ships pgxs.mk: the build also needs the server
+# headers (postgresql-server-dev-15) and the libraries' headers
+PG_SERVER_H := $(wildcard $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)/postgres.h)
+HAVE_LIBS := $(shell pkg-config --exists libcurl jansson 2>/dev/null && echo yes)
 
-ifeq ($(wildcard $(PGXS)),)
-# A fresh machine: no PostgreSQL build environment yet.  Install it from
-# Debian's packages, then start again.
+ifeq ($(and $(wildcard $(PGXS)),$(PG_SERVER_H),$(HAVE_LIBS)),)
+# A fresh machine: no complete PostgreSQL build environment yet.  Install
+# it from Debian's packages, then start again.
 all install test demo unittest installcheck:
+ifeq ($(PGHA_DEPS_TRIED),)
 	bash test/install-deps.sh
-	$(MAKE) $@
+	$(MAKE) PGHA_DEPS_TRIED=1 $@
+else
+	@echo "pgha: still no PostgreSQL server headers or libcurl/jansson headers after test/install-deps.sh" >&2; exit 1
+endif
+.PHONY: all install test demo unittest installcheck
 else
 include $(PGXS)
 
