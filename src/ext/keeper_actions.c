@@ -38,8 +38,9 @@ keeper_write_heartbeat(const Keeper *k, bool primary, const char *state)
 	int64		now = etcd_now_ms();
 
 	memset(&hb, 0, sizeof(hb));
-	hb.written_ms = pgha_realtime_ms();
+	hb.written_ms = pgha_boottime_ms();
 	hb.primary = primary;
+	hb.keeper_pid = MyProcPid;
 	/* fenced: the shutdown is under way; the watchdog must not cut it short */
 	if (k->fenced)
 		state = "fenced";

@@ -83,8 +83,15 @@ pghactl_cmd_heartbeat_check(const PghactlSettings *st, const PghactlArgs *args)
 	if (!have_hb && errno != ENOENT)
 		fprintf(stderr, "pghactl: %s\n", errbuf);
 
+	/* postmaster.pid gives the start on the wall clock: move it to boottime */
+	if (start_ms > 0)
+	{
+		start_ms -= pgha_realtime_ms() - pgha_boottime_ms();
+		if (start_ms <= 0)
+			start_ms = 1;
+	}
 	v = pgha_heartbeat_verdict(have_hb ? &hb : NULL, start_ms < 0 ? 0 : start_ms,
-							   pgha_realtime_ms(), why, sizeof(why));
+							   pgha_boottime_ms(), why, sizeof(why));
 	switch (v)
 	{
 		case PGHA_GUARD_FENCE:

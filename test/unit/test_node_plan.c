@@ -818,10 +818,15 @@ test_guard_parses_what_the_keeper_writes(void **state)
 	PghaHeartbeat hb;
 	char		line[128];
 
-	snprintf(line, sizeof(line), "%lld primary %lld leading\n",
+	snprintf(line, sizeof(line), "2 %lld primary %lld 4242 leading\n",
 			 (long long) (NOW - 100), (long long) (NOW - 1 - PGHA_GUARD_GRACE_MS));
 	assert_true(pgha_heartbeat_parse(line, &hb));
+	assert_int_equal(hb.keeper_pid, 4242);
 	verdict_is(&hb, 60000, PGHA_GUARD_FENCE, "state \"leading\"");
+	/* the first format (wall clock, no version) is refused, not misread */
+	snprintf(line, sizeof(line), "%lld primary %lld leading\n",
+			 (long long) (NOW - 100), (long long) (NOW - 1));
+	assert_false(pgha_heartbeat_parse(line, &hb));
 }
 
 int

@@ -3,8 +3,9 @@
  * node_files.c
  *	  Reading and writing the keeper/watchdog files (see node_files.h).
  *
- * Every write goes through a temporary file, fsync and rename(), so that a
- * reader never sees half a file, even when the writer dies mid-way.
+ * Every write goes through a temporary file and rename(), so that a reader
+ * never sees half a file, even when the writer dies mid-way; files that must
+ * survive a crash of the machine are also fsynced.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,9 +30,18 @@ pgha_realtime_ms(void)
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-bool
-pgha_write_file_atomic(const char *dir, const char *name, const char *content,
-					   char *errbuf, size_t errlen)
+int64_t
+pgha_boottime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+write_file(const char *dir, const char *name, const char *content, bool durable,
+		   char *errbuf, size_t errlen)
 {
 	char		path[4096];
 	char		tmp[4096];
@@ -51,7 +61,7 @@ pgha_write_file_atomic(const char *dir, const char *name, const char *content,
 		snprintf(errbuf, errlen, "could not create \"%s\": %s", tmp, strerror(errno));
 		return false;
 	}
-	ok = write(fd, content, len) == (ssize_t) len && fsync(fd) == 0;
+	ok = write(fd, content, len) == (ssize_t) len && (!durable || fsync(fd) == 0);
 	if (!ok)
 		snprintf(errbuf, errlen, "could not write \"%s\": %s", tmp, strerror(errno));
 	if (close(fd) != 0 && ok)
@@ -67,6 +77,20 @@ pgha_write_file_atomic(const char *dir, const char *name, const char *content,
 	if (!ok)
 		unlink(tmp);
 	return ok;
+}
+
+bool
+pgha_write_file_atomic(const char *dir, const char *name, const char *content,
+					   char *errbuf, size_t errlen)
+{
+	return write_file(dir, name, content, true, errbuf, errlen);
+}
+
+bool
+pgha_write_file_replace(const char *dir, const char *name, const char *content,
+						char *errbuf, size_t errlen)
+{
+	return write_file(dir, name, content, false, errbuf, errlen);
 }
 
 char *
@@ -104,29 +128,32 @@ pgha_heartbeat_write(const char *datadir, const PghaHeartbeat *hb,
 {
 	char		line[256];
 
-	snprintf(line, sizeof(line), "%" PRId64 " %s %" PRId64 " %s\n",
-			 hb->written_ms, hb->primary ? "primary" : "replica",
-			 hb->fence_deadline_ms, hb->state);
-	return pgha_write_file_atomic(datadir, PGHA_HEARTBEAT_FILE, line,
-								  errbuf, errlen);
+	snprintf(line, sizeof(line), "%d %" PRId64 " %s %" PRId64 " %d %s\n",
+			 PGHA_HEARTBEAT_VERSION, hb->written_ms,
+			 hb->primary ? "primary" : "replica", hb->fence_deadline_ms,
+			 hb->keeper_pid, hb->state);
+	return pgha_write_file_replace(datadir, PGHA_HEARTBEAT_FILE, line,
+								   errbuf, errlen);
 }
 
 bool
 pgha_heartbeat_parse(const char *text, PghaHeartbeat *hb)
 {
 	char		role[16];
+	int			version = 0;
 	int			consumed = 0;
 	size_t		len;
 
 	memset(hb, 0, sizeof(*hb));
-	if (sscanf(text, "%" SCNd64 " %15s %" SCNd64 " %n", &hb->written_ms, role,
-			   &hb->fence_deadline_ms, &consumed) != 3)
+	if (sscanf(text, "%d %" SCNd64 " %15s %" SCNd64 " %d %n", &version,
+			   &hb->written_ms, role, &hb->fence_deadline_ms, &hb->keeper_pid,
+			   &consumed) != 5 || version != PGHA_HEARTBEAT_VERSION)
 		return false;
 	if (strcmp(role, "primary") == 0)
 		hb->primary = true;
 	else if (strcmp(role, "replica") != 0)
 		return false;
-	if (hb->written_ms <= 0 || hb->fence_deadline_ms < 0)
+	if (hb->written_ms <= 0 || hb->fence_deadline_ms < 0 || hb->keeper_pid < 0)
 		return false;
 	snprintf(hb->state, sizeof(hb->state), "%s", text + consumed);
 	len = strcspn(hb->state, "\n");

@@ -4,12 +4,17 @@
  *	  The files in the data directory through which the keeper (inside
  *	  postgres) and pgha-watchdog (outside) talk to each other.
  *
- *	 pgha.heartbeat		written by the keeper after every loop, atomically:
- *						"<written_ms> <primary|replica> <fence_deadline_ms> <state>"
- *						(ms since the epoch; fence deadline 0 = none).  A primary
- *						must not accept writes after its fence deadline: the
- *						keeper fences itself then, and the watchdog stops a
- *						primary whose (hung) keeper did not.
+ *	 pgha.heartbeat		written by the keeper once per loop (and when it starts or
+ *						fences), through rename() but without fsync (it serves
+ *						the live processes, not crash recovery):
+ *						"2 <written_ms> <primary|replica> <fence_deadline_ms> <keeper_pid> <state>"
+ *						Times are CLOCK_BOOTTIME milliseconds: one clock for every
+ *						process of the machine (/proc/uptime shows it), which
+ *						wall-clock steps do not move and which keeps counting
+ *						while the machine is suspended.  Fence deadline 0 = none.
+ *						A primary must not accept writes after its fence
+ *						deadline: the keeper fences itself then, and the
+ *						watchdog stops a primary whose (hung) keeper did not.
  *	 pgha.fenced		written by the keeper just before it shuts postgres down
  *						to stop writes (lost lease, another leader): one line,
  *						the reason.  Tells the watchdog to rejoin as a replica.
@@ -40,20 +45,30 @@
 #define PGHA_RECOVERY_CONF		"pgha_recovery.conf"
 #define PGHA_SYNC_CONF			"pgha_sync.conf"
 
+#define PGHA_HEARTBEAT_VERSION	2
+
 typedef struct PghaHeartbeat
 {
-	int64_t		written_ms;		/* wall clock, ms since the epoch */
+	int64_t		written_ms;		/* pgha_boottime_ms() */
 	bool		primary;
-	int64_t		fence_deadline_ms;	/* wall clock; 0 = no deadline */
+	int64_t		fence_deadline_ms;	/* pgha_boottime_ms(); 0 = no deadline */
+	int			keeper_pid;		/* the keeper that wrote it */
 	char		state[64];		/* one word or phrase, no newline */
 } PghaHeartbeat;
 
+/* wall clock, ms since the epoch: only for what etcd or people read */
 extern int64_t pgha_realtime_ms(void);
+/* CLOCK_BOOTTIME in ms: for deadlines shared between processes */
+extern int64_t pgha_boottime_ms(void);
 
-/* write content to dir/name through a temporary file and rename() */
+/* write content to dir/name through a temporary file, fsync and rename() */
 extern bool pgha_write_file_atomic(const char *dir, const char *name,
 								   const char *content, char *errbuf,
 								   size_t errlen);
+/* the same without fsync: atomic for readers, not durable across a crash */
+extern bool pgha_write_file_replace(const char *dir, const char *name,
+									const char *content, char *errbuf,
+									size_t errlen);
 /* malloc'd content of dir/name (at most maxlen bytes), or NULL with errno set */
 extern char *pgha_read_small_file(const char *dir, const char *name,
 								  size_t maxlen);
