@@ -296,6 +296,12 @@ test_build_txn(void **state)
 							   NULL, 0),
 				"{\"compare\":[{\"key\":\"" KEY_LEADER "\",\"target\":\"VALUE\",\"result\":\"EQUAL\",\"value\":\"bm9kZTE=\"}],"
 				"\"success\":[{\"request_delete_range\":{\"key\":\"" KEY_LEADER "\"}}],"
+				"\"failure\":[{\"request_range\":{\"key\":\"" KEY_LEADER "\"}}]}");	/* value AND lease: "holding" the leader key */
+	expect_body(etcd_build_txn_lease(ETCD_TXN_CAS_VALUE, "/service/c1/leader", "node1",
+									 5, 0, "node1", 7),
+				"{\"compare\":[{\"key\":\"" KEY_LEADER "\",\"target\":\"VALUE\",\"result\":\"EQUAL\",\"value\":\"bm9kZTE=\"},"
+				"{\"key\":\"" KEY_LEADER "\",\"target\":\"LEASE\",\"result\":\"EQUAL\",\"lease\":\"5\"}],"
+				"\"success\":[{\"request_put\":{\"key\":\"" KEY_LEADER "\",\"value\":\"bm9kZTE=\",\"lease\":\"7\"}}],"
 				"\"failure\":[{\"request_range\":{\"key\":\"" KEY_LEADER "\"}}]}");
 }
 

@@ -128,7 +128,12 @@ etcd_now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/*
+	 * CLOCK_BOOTTIME: system-wide, never stepped by the wall clock, and it
+	 * counts a suspend, as etcd's lease clock does; the keeper's deadlines,
+	 * the heartbeat file and shared memory all use this clock.
+	 */
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -1158,10 +1163,26 @@ etcd_delete_prefix(EtcdClient *c, const char *prefix, int64_t *deleted,
 	return st;
 }
 
+static EtcdStatus txn_guarded(EtcdClient *c, EtcdTxnKind kind, const char *key,
+							  const char *expected, int64_t expected_lease,
+							  int64_t mod_revision, const char *value,
+							  int64_t lease, EtcdTxnResult *res, EtcdError *err);
+
 static EtcdStatus
 txn_common(EtcdClient *c, EtcdTxnKind kind, const char *key,
 		   const char *expected, int64_t mod_revision, const char *value,
 		   int64_t lease, EtcdTxnResult *res, EtcdError *err)
+{
+	return txn_guarded(c, kind, key, expected, -1, mod_revision, value, lease,
+					   res, err);
+}
+
+/* expected_lease >= 0: the txn also compares the key's lease to it */
+static EtcdStatus
+txn_guarded(EtcdClient *c, EtcdTxnKind kind, const char *key,
+			const char *expected, int64_t expected_lease,
+			int64_t mod_revision, const char *value, int64_t lease,
+			EtcdTxnResult *res, EtcdError *err)
 {
 	EtcdError	local;
 
@@ -1181,8 +1202,8 @@ txn_common(EtcdClient *c, EtcdTxnKind kind, const char *key,
 	if (kind == ETCD_TXN_CREATE && lease == ETCD_KEEP_LEASE)
 		return config_error(err, "a key being created has no lease to keep");
 	return run_built(c, "/v3/kv/txn",
-					 etcd_build_txn(kind, key, expected, mod_revision,
-									value, lease),
+					 etcd_build_txn_lease(kind, key, expected, expected_lease,
+										  mod_revision, value, lease),
 					 true, parse_txn, res, err);
 }
 
@@ -1218,6 +1239,28 @@ etcd_cad_value(EtcdClient *c, const char *key, const char *expected,
 {
 	return txn_common(c, ETCD_TXN_CAD_VALUE, key, expected, 0, NULL, 0, res,
 					  err);
+}
+
+EtcdStatus
+etcd_cas_value_lease(EtcdClient *c, const char *key, const char *expected,
+					 int64_t expected_lease, const char *value, int64_t lease,
+					 EtcdTxnResult *res, EtcdError *err)
+{
+	if (expected_lease < 0)
+		expected_lease = 0;
+	return txn_guarded(c, ETCD_TXN_CAS_VALUE, key, expected, expected_lease, 0,
+					   value, lease, res, err);
+}
+
+EtcdStatus
+etcd_cad_value_lease(EtcdClient *c, const char *key, const char *expected,
+					 int64_t expected_lease, EtcdTxnResult *res,
+					 EtcdError *err)
+{
+	if (expected_lease < 0)
+		expected_lease = 0;
+	return txn_guarded(c, ETCD_TXN_CAD_VALUE, key, expected, expected_lease, 0,
+					   NULL, 0, res, err);
 }
 
 

@@ -99,7 +99,7 @@ extern void etcd_client_free(EtcdClient *c);
 
 /* absolute deadline (etcd_now_ms() clock) for all requests; 0 clears it */
 extern void etcd_client_set_deadline(EtcdClient *c, int64_t deadline_ms);
-extern int64_t etcd_now_ms(void);	/* CLOCK_MONOTONIC in ms */
+extern int64_t etcd_now_ms(void);	/* CLOCK_BOOTTIME in ms */
 extern const char *etcd_status_name(EtcdStatus s);
 /* endpoint that answered last (for reports); never NULL */
 extern const char *etcd_client_current_endpoint(EtcdClient *c);
@@ -149,6 +149,19 @@ extern EtcdStatus etcd_cas_mod(EtcdClient *c, const char *key,
 extern EtcdStatus etcd_cad_value(EtcdClient *c, const char *key,
 								 const char *expected, EtcdTxnResult *res,
 								 EtcdError *err);
+/*
+ * The same, guarded by the value AND the key's lease (LEASE == expected_lease,
+ * 0 = no lease): the leader key is only "held" on the holder's own lease.
+ */
+extern EtcdStatus etcd_cas_value_lease(EtcdClient *c, const char *key,
+									   const char *expected,
+									   int64_t expected_lease,
+									   const char *value, int64_t lease,
+									   EtcdTxnResult *res, EtcdError *err);
+extern EtcdStatus etcd_cad_value_lease(EtcdClient *c, const char *key,
+									   const char *expected,
+									   int64_t expected_lease,
+									   EtcdTxnResult *res, EtcdError *err);
 
 extern void etcd_kvlist_free(EtcdKVList *l);
 extern void etcd_txn_result_free(EtcdTxnResult *r);

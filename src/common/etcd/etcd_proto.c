@@ -489,6 +489,15 @@ char *
 etcd_build_txn(EtcdTxnKind kind, const char *key, const char *expected,
 			   int64_t mod_revision, const char *value, int64_t lease)
 {
+	return etcd_build_txn_lease(kind, key, expected, -1, mod_revision, value,
+								lease);
+}
+
+char *
+etcd_build_txn_lease(EtcdTxnKind kind, const char *key, const char *expected,
+					 int64_t expected_lease, int64_t mod_revision,
+					 const char *value, int64_t lease)
+{
 	bool		bad = false;
 	json_t	   *root = pgha_json_object();
 	json_t	   *cmp = key_object(key, false, &bad);
@@ -516,6 +525,17 @@ etcd_build_txn(EtcdTxnKind kind, const char *key, const char *expected,
 	}
 	if (cmps == NULL || json_array_append_new(cmps, cmp) != 0)
 		bad = true;
+	if (expected_lease >= 0)
+	{
+		/* etcd's Compare target LEASE (4): the key sits on that lease */
+		json_t	   *lcmp = key_object(key, false, &bad);
+
+		set_member(lcmp, "target", json_string("LEASE"), &bad);
+		set_member(lcmp, "result", json_string("EQUAL"), &bad);
+		set_member(lcmp, "lease", int64_json(expected_lease), &bad);
+		if (cmps == NULL || json_array_append_new(cmps, lcmp) != 0)
+			bad = true;
+	}
 	set_member(root, "compare", cmps, &bad);
 
 	if (kind == ETCD_TXN_CAD_VALUE)

@@ -74,6 +74,11 @@ extern char *etcd_build_delete(const char *key, bool prefix);
 extern char *etcd_build_txn(EtcdTxnKind kind, const char *key,
 							const char *expected, int64_t mod_revision,
 							const char *value, int64_t lease);
+/* the same; expected_lease >= 0 adds a LEASE == expected_lease compare */
+extern char *etcd_build_txn_lease(EtcdTxnKind kind, const char *key,
+								  const char *expected, int64_t expected_lease,
+								  int64_t mod_revision, const char *value,
+								  int64_t lease);
 extern char *etcd_build_lease_grant(int ttl);
 extern char *etcd_build_lease_id(int64_t id);	/* keepalive and revoke */
 extern char *etcd_build_watch_create(const char *prefix,
