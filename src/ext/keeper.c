@@ -96,16 +96,11 @@ keeper_configure(Keeper *k)
 	char		err[256];
 	EtcdClientConfig cc;
 	EtcdError	eerr;
+	char	   *settings;
 
 	if (cfg->password)
 		pfree(cfg->password);
 	memset(cfg, 0, sizeof(*cfg));
-	if (k->watch)
-		etcd_watch_free(k->watch);
-	k->watch = NULL;
-	if (k->client)
-		etcd_client_free(k->client);
-	k->client = NULL;
 
 	initStringInfo(&missing);
 	if (pgha_scope[0] == '\0')
@@ -153,9 +148,47 @@ keeper_configure(Keeper *k)
 			return;
 	}
 
-	cfg->ttl = pgha_ttl;
-	cfg->loop_wait = pgha_loop_wait;
-	cfg->retry_timeout = pgha_retry_timeout;
+	/*
+	 * The shared config key's timing, once read, survives a reload: a SIGHUP
+	 * (also the keeper's own, after it rewrote pgha_sync.conf or
+	 * pgha_recovery.conf) must not fall back to the local pgha.ttl, which
+	 * would move the keys to a lease of another ttl.
+	 */
+	if (k->have_shared_timing)
+	{
+		cfg->ttl = k->shared_ttl;
+		cfg->loop_wait = k->shared_loop_wait;
+		cfg->retry_timeout = k->shared_retry_timeout;
+	}
+	else
+	{
+		cfg->ttl = pgha_ttl;
+		cfg->loop_wait = pgha_loop_wait;
+		cfg->retry_timeout = pgha_retry_timeout;
+	}
+
+	/* the same etcd settings: keep the client, its connections and the watch */
+	settings = psprintf("%s|%s|%s|%s|%s|%s|%d", pgha_etcd_endpoints,
+						pgha_etcd_cacert, pgha_etcd_cert, pgha_etcd_key,
+						pgha_etcd_username, cfg->password ? cfg->password : "",
+						pgha_retry_timeout);
+	if (k->client != NULL && k->client_settings != NULL &&
+		strcmp(k->client_settings, settings) == 0)
+	{
+		pfree(settings);
+		cfg->complete = true;
+		return;
+	}
+	if (k->watch)
+		etcd_watch_free(k->watch);
+	k->watch = NULL;
+	if (k->client)
+		etcd_client_free(k->client);
+	k->client = NULL;
+	if (k->client_settings)
+		pfree(k->client_settings);
+	k->client_settings = MemoryContextStrdup(TopMemoryContext, settings);
+	pfree(settings);
 
 	memset(&cc, 0, sizeof(cc));
 	cc.endpoints = pgha_etcd_endpoints;
@@ -185,11 +218,19 @@ keeper_detach(int code, Datum arg)
 	LWLockRelease(pgha_shared->lock);
 }
 
+/*
+ * Does this event change what the keeper would decide?  A key that matters
+ * created, deleted, or given another value (the leader key also: moved to
+ * another lease).  A rewrite with the same value is not a change, so the
+ * keeper's own quiet writes (and anyone's same-value rewrites) do not wake
+ * every keeper of the cluster.
+ */
 static bool
 is_wake_event(const Keeper *k, const EtcdWatchEvent *ev)
 {
 	const char *key = ev->kv.key;
 	size_t		plen = strlen(k->cfg.prefix);
+	bool		watched = false;
 
 	if (strncmp(key, k->cfg.prefix, plen) != 0)
 		return false;
@@ -198,8 +239,15 @@ is_wake_event(const Keeper *k, const EtcdWatchEvent *ev)
 		return !ev->is_delete && ev->kv.version == 1;
 	for (int i = 0; wake_keys[i] != NULL; i++)
 		if (strcmp(key + plen, wake_keys[i]) == 0)
-			return true;
-	return false;
+			watched = true;
+	if (!watched)
+		return false;
+	if (ev->is_delete || !ev->has_prev)
+		return true;
+	if (ev->kv.value_len != ev->prev_kv.value_len ||
+		memcmp(ev->kv.value, ev->prev_kv.value, ev->kv.value_len) != 0)
+		return true;
+	return strcmp(key + plen, "leader") == 0 && ev->kv.lease != ev->prev_kv.lease;
 }
 
 /*
@@ -321,13 +369,27 @@ pgha_keeper_main(Datum arg)
 	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
 	pgha_shared->keeper_pid = MyProcPid;
 	pgha_shared->keeper_latch = MyLatch;
-	k.lease_id = pgha_shared->lease_id;
-	k.lease_ttl = pgha_shared->lease_ttl;
 	LWLockRelease(pgha_shared->lock);
 	on_shmem_exit(keeper_detach, (Datum) 0);
 
-	/* replace what a previous life of this node left for the watchdog */
-	keeper_write_heartbeat(&k, false, "starting");
+	/*
+	 * A keeper restarted by the postmaster (after an ERROR or a kill) takes
+	 * over the lease and the deadline from shared memory, and a primary
+	 * says so at once in its heartbeat, so that the watchdog's guard stays
+	 * armed with the original deadline.  On a fresh postmaster, replace
+	 * what a previous life of this node left for the watchdog.
+	 */
+	keeper_lease_restore(&k);
+	if (k.fence_deadline_ms > 0 && !RecoveryInProgress())
+	{
+		ereport(LOG,
+				(errmsg("pgha keeper restarted on a primary; its fencing deadline is in %lld ms",
+						(long long) (k.fence_deadline_ms - etcd_now_ms()))));
+		keeper_write_heartbeat(&k, true, "restarted");
+		keeper_check_fence(&k, "the leader lease could not be renewed in time");
+	}
+	else
+		keeper_write_heartbeat(&k, false, "starting");
 
 	keeper_configure(&k);
 	if (!k.cfg.complete)

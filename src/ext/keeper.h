@@ -44,12 +44,16 @@ typedef struct Keeper
 	EtcdClient *client;
 	EtcdWatch  *watch;
 	int64		watch_started_ms;
-	int64		lease_id;		/* 0 when none */
-	int			lease_ttl;
-	int64		old_lease_id;	/* to revoke once keys moved off it */
-	int64		last_keepalive_sent_ms; /* 0 = none yet */
+	char	   *client_settings;	/* what k->client was built from */
+	bool		have_shared_timing; /* the config key's timing, kept across
+									 * reloads (shared_* below) */
+	int			shared_ttl;
+	int			shared_loop_wait;
+	int			shared_retry_timeout;
+	PghaLeaseState lease;		/* lease.c: our leases and keys on them */
 	int64		started_ms;
 	int64		fence_deadline_ms;	/* primary: stop writes by then; 0 = none */
+	int64		last_status_ms; /* when the status key was last written */
 	bool		fenced;			/* shutdown requested to stop writes */
 	bool		promote_requested;
 	bool		checkpoint_done;	/* after our promotion */
@@ -63,8 +67,6 @@ typedef struct Keeper
 	int64		sync_pending_since_ms;	/* a picked standby awaits publication */
 } Keeper;
 
-/* stop writes this long before the lease can expire in etcd */
-#define KEEPER_FENCE_MARGIN_MS(ttl_s) Min(1000, (ttl_s) * 250)
 /* how long a failover candidate waits for its peers' fresh positions */
 #define KEEPER_PEER_WAIT_MS 1000
 /* how long the others defer to a member named by a switchover or failover */
@@ -91,6 +93,13 @@ typedef struct CycleResult
 } CycleResult;
 
 extern void keeper_run_cycle(Keeper *k, CycleResult *res);
+extern bool keeper_cycle_fail(CycleResult *res, const EtcdError *err);
+
+/* keeper_lease.c */
+extern bool keeper_ensure_lease(Keeper *k, CycleResult *res);
+extern void keeper_lease_revoke_retired(Keeper *k);
+extern void keeper_lease_restore(Keeper *k);
+extern void keeper_lease_publish(Keeper *k);
 extern void keeper_check_fence(Keeper *k, const char *why);
 extern void keeper_fence_now(Keeper *k, const char *reason);
 extern void keeper_promote(Keeper *k);

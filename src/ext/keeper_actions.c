@@ -12,7 +12,9 @@
  * postmaster for a fast shutdown: backends are terminated immediately, so
  * no further commit is acknowledged; the watchdog then rejoins the node
  * as a replica.  The watchdog also enforces the deadline from the
- * heartbeat file, in case this process is hung.
+ * heartbeat file, in case this process is hung, and every backend checks
+ * it at commit (commit_guard.c), in case the postmaster is.  The deadline
+ * itself comes from lease.c (keeper_lease.c), on CLOCK_BOOTTIME.
  *
  *-------------------------------------------------------------------------
  */
@@ -60,6 +62,8 @@ fence(Keeper *k, const char *reason)
 	if (k->fenced)
 		return;
 	k->fenced = true;
+	/* from now on every backend's commit fails (commit_guard.c) */
+	keeper_lease_publish(k);
 	if (!pgha_write_file_atomic(DataDir, PGHA_FENCED_FILE, text, err, sizeof(err)))
 		ereport(WARNING, (errmsg("pgha: %s", err)));
 	keeper_write_heartbeat(k, true, "fenced");

@@ -4,12 +4,14 @@
  *	  One HA cycle of the keeper: lease, read, decide, act.
  *
  *	 1. keep the member lease alive (grant a new one when it is gone or
- *		the shared ttl changed); a primary's fencing deadline moves with
- *		each keepalive sent;
+ *		the shared ttl changed; keeper_lease.c); a primary's fencing
+ *		deadline moves with each keepalive sent;
  *	 2. read every key under the cluster prefix in one range request;
  *	 3. let pgha_decide() say what to do (decide.c);
  *	 4. carry it out with Patroni's guarded writes: initialize and config
- *		create-if-absent, leader create-if-absent / hold if value == us,
+ *		create-if-absent, leader create-if-absent, held by the lease
+ *		keepalive alone (written again only to move it to a new lease,
+ *		guarded by value == us AND lease == the old one),
  *		the member key and the status key only when their value changed;
  *		fence, promote or follow (keeper_actions.c); on the leader, keep
  *		the members' slots and the history key.
@@ -58,79 +60,15 @@ keeper_key_of(const Keeper *k, const char *name)
 	return psprintf("%s%s", k->cfg.prefix, name);
 }
 
-static bool
-fail(CycleResult *res, const EtcdError *err)
+bool
+keeper_cycle_fail(CycleResult *res, const EtcdError *err)
 {
 	res->etcd_ok = false;
 	res->err = *err;
 	return false;
 }
 
-static void
-lease_renewed(Keeper *k, int64 sent)
-{
-	k->last_keepalive_sent_ms = sent;
-	k->fence_deadline_ms = sent + (int64) k->lease_ttl * 1000 -
-		KEEPER_FENCE_MARGIN_MS(k->lease_ttl);
-}
-
-/*
- * The lease is granted for ttl - 1 s (at least etcd's minimum, 2 s): etcd
- * checks expiry every 0.5 s or so, so the keys of a dead leader are gone
- * within ttl of its last renewal, which is what ttl promises.
- */
-static int
-keeper_lease_ttl(const Keeper *k)
-{
-	return Max(k->cfg.ttl - 1, 2);
-}
-
-/*
- * Keep the lease alive.  The time the keepalive was sent (not answered) is
- * what bounds the lease's expiry in etcd, so that is what is recorded.
- */
-static bool
-ensure_lease(Keeper *k, CycleResult *res)
-{
-	EtcdError	err;
-	int			ttl_left = 0;
-	int64		sent = etcd_now_ms();
-
-	if (k->lease_id != 0 && k->lease_ttl == keeper_lease_ttl(k))
-	{
-		if (etcd_lease_keepalive(k->client, k->lease_id, &ttl_left, &err) != ETCD_OK)
-			return fail(res, &err);
-		if (ttl_left > 0)
-		{
-			lease_renewed(k, sent);
-			return true;
-		}
-		ereport(LOG,
-				(errmsg("pgha: lease %lld expired in etcd, granting a new one",
-						(long long) k->lease_id)));
-		k->lease_id = 0;
-	}
-	else if (k->lease_id != 0)
-	{
-		/* ttl changed: move the keys to a new lease, revoke the old one later */
-		k->old_lease_id = k->lease_id;
-		k->lease_id = 0;
-	}
-
-	sent = etcd_now_ms();
-	if (etcd_lease_grant(k->client, keeper_lease_ttl(k), &k->lease_id,
-						 &k->lease_ttl, &err) != ETCD_OK)
-	{
-		k->lease_id = 0;
-		return fail(res, &err);
-	}
-	lease_renewed(k, sent);
-	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
-	pgha_shared->lease_id = k->lease_id;
-	pgha_shared->lease_ttl = k->lease_ttl;
-	LWLockRelease(pgha_shared->lock);
-	return true;
-}
+#define fail keeper_cycle_fail
 
 static bool
 read_cluster(Keeper *k, CycleResult *res)
@@ -216,6 +154,19 @@ write_bootstrap_keys(Keeper *k, CycleResult *res, const PghaDecision *d,
  * whose first attempt succeeded comes back "failed" with our own name as
  * the holder: that is a win.
  */
+/*
+ * Take or hold the leader key.  Returns false on an etcd error.  *won says
+ * whether the key is ours afterwards; when it is not, the cluster view is
+ * corrected to the holder the failure branch returned.  A retried write
+ * whose first attempt succeeded comes back "failed" with our own name as
+ * the holder: that is a win.
+ *
+ * Holding the key means: its value is our name AND it sits on our current
+ * lease.  Then the lease keepalive alone keeps it and nothing is written.
+ * With our name on another lease (the previous one after a ttl change, or
+ * one of an earlier life) it moves to the current lease with a write
+ * guarded by both the value and that lease.
+ */
 static bool
 leader_action(Keeper *k, CycleResult *res, PghaLeaderAction action, bool *won)
 {
@@ -224,38 +175,60 @@ leader_action(Keeper *k, CycleResult *res, PghaLeaderAction action, bool *won)
 	EtcdStatus	st;
 	char	   *key = keeper_key_of(k, "leader");
 	const EtcdKV *cur;
+	PghaCluster *cl = res->cluster;
+	int64		lease = pgha_lease_current(&k->lease);
 
 	*won = false;
 	if (action == PGHA_LEADER_NONE)
 		return true;
+	if (action == PGHA_LEADER_HOLD && cl->has_leader &&
+		strcmp(cl->leader, pgha_node_name) == 0 && cl->leader_lease == lease)
+	{
+		*won = true;
+		return true;
+	}
 	if (action == PGHA_LEADER_ACQUIRE)
-		st = etcd_create(k->client, key, pgha_node_name, k->lease_id, &txn, &err);
+		st = etcd_create(k->client, key, pgha_node_name, lease, &txn, &err);
 	else
-		st = etcd_cas_value(k->client, key, pgha_node_name, pgha_node_name,
-							k->lease_id, &txn, &err);
+	{
+		ereport(LOG,
+				(errmsg("pgha: moving the leader key from lease %lld to lease %lld",
+						(long long) cl->leader_lease, (long long) lease)));
+		st = etcd_cas_value_lease(k->client, key, pgha_node_name,
+								  cl->leader_lease, pgha_node_name, lease,
+								  &txn, &err);
+	}
 	if (st != ETCD_OK)
 	{
+		/* the outcome is unknown: the key may sit on the new lease too */
+		pgha_lease_key_maybe_on(&k->lease, PGHA_KEY_LEADER, lease);
 		etcd_txn_result_free(&txn);
 		return fail(res, &err);
 	}
 	cur = txn.current.count > 0 ? &txn.current.kvs[0] : NULL;
 	*won = txn.succeeded ||
 		(cur != NULL && strcmp(cur->value, pgha_node_name) == 0 &&
-		 cur->lease == k->lease_id);
+		 cur->lease == lease);
 	if (*won)
 	{
 		if (action == PGHA_LEADER_ACQUIRE)
 			ereport(LOG,
 					(errmsg("pgha: acquired the leader key; \"%s\" leads cluster \"%s\"",
 							pgha_node_name, pgha_scope)));
-		strlcpy(res->cluster->leader, pgha_node_name, PGHA_NAME_LEN);
-		res->cluster->has_leader = true;
-		res->cluster->leader_lease = k->lease_id;
+		strlcpy(cl->leader, pgha_node_name, PGHA_NAME_LEN);
+		cl->has_leader = true;
+		cl->leader_lease = lease;
+		pgha_lease_key_on(&k->lease, PGHA_KEY_LEADER, lease);
 	}
 	else
 	{
-		res->cluster->has_leader = (cur != NULL);
-		strlcpy(res->cluster->leader, cur ? cur->value : "", PGHA_NAME_LEN);
+		cl->has_leader = (cur != NULL);
+		strlcpy(cl->leader, cur ? cur->value : "", PGHA_NAME_LEN);
+		cl->leader_lease = cur ? cur->lease : 0;
+		if (cur != NULL && strcmp(cur->value, pgha_node_name) == 0)
+			pgha_lease_key_on(&k->lease, PGHA_KEY_LEADER, cur->lease);
+		else
+			pgha_lease_key_gone(&k->lease, PGHA_KEY_LEADER);
 	}
 	etcd_txn_result_free(&txn);
 	return true;
@@ -292,12 +265,14 @@ publish_member(Keeper *k, CycleResult *res, bool force)
 	EtcdError	err;
 	EtcdStatus	st;
 
+	int64		lease = pgha_lease_current(&k->lease);
+
 	fill_member(res, &m);
 	json = pgha_member_to_json(&m);
 	if (json == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	cur = pgha_cluster_find_member(res->cluster, pgha_node_name);
-	if (!force && cur != NULL && cur->lease == k->lease_id)
+	if (!force && cur != NULL && cur->lease == lease)
 		now_json = pgha_member_to_json(cur);
 	if (now_json != NULL && strcmp(now_json, json) == 0)
 	{
@@ -307,10 +282,14 @@ publish_member(Keeper *k, CycleResult *res, bool force)
 	}
 	free(now_json);
 	st = etcd_put(k->client, keeper_key_of(k, psprintf("members/%s", pgha_node_name)),
-				  json, k->lease_id, &err);
+				  json, lease, &err);
 	free(json);
 	if (st != ETCD_OK)
+	{
+		pgha_lease_key_maybe_on(&k->lease, PGHA_KEY_MEMBER, lease);
 		return fail(res, &err);
+	}
+	pgha_lease_key_on(&k->lease, PGHA_KEY_MEMBER, lease);
 	return true;
 }
 
@@ -321,8 +300,15 @@ publish_optime(Keeper *k, CycleResult *res)
 	char	   *json;
 	EtcdStatus	st;
 
+	int64		now = etcd_now_ms();
+
+	/* only a changed value, and at most once per loop_wait */
 	if (res->cluster->has_optime && res->cluster->optime == (int64) res->lsn)
 		return true;
+	if (k->last_status_ms > 0 && res->cluster->has_optime &&
+		now - k->last_status_ms < (int64) k->cfg.loop_wait * 1000)
+		return true;
+	k->last_status_ms = now;
 	json = pgha_status_to_json((int64_t) res->lsn);
 	if (json == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
@@ -401,19 +387,6 @@ record_history(Keeper *k, CycleResult *res)
 	return true;
 }
 
-/* the keys have moved to the new lease: the old one can go */
-static void
-revoke_old_lease(Keeper *k)
-{
-	EtcdError	err;
-
-	if (k->old_lease_id == 0)
-		return;
-	if (etcd_lease_revoke(k->client, k->old_lease_id, &err) == ETCD_OK ||
-		err.status == ETCD_ERR_NOT_FOUND)
-		k->old_lease_id = 0;
-}
-
 /*
  * The shared config key wins over the local bootstrap values, as in
  * Patroni, but only when its timing is valid.
@@ -442,6 +415,30 @@ keeper_apply_shared_config(Keeper *k, const PghaCluster *cl)
 	k->cfg.ttl = ttl;
 	k->cfg.loop_wait = loop_wait;
 	k->cfg.retry_timeout = retry_timeout;
+	/* kept across reloads: a SIGHUP must not fall back to local values */
+	k->have_shared_timing = true;
+	k->shared_ttl = ttl;
+	k->shared_loop_wait = loop_wait;
+	k->shared_retry_timeout = retry_timeout;
+}
+
+/*
+ * What etcd says now about our keys: on which of our leases they sit (a
+ * key on any other lease, or with another value, is not ours).
+ */
+static void
+track_own_keys(Keeper *k, const PghaCluster *cl)
+{
+	const PghaMember *me = pgha_cluster_find_member(cl, pgha_node_name);
+
+	if (cl->has_leader && strcmp(cl->leader, pgha_node_name) == 0)
+		pgha_lease_key_on(&k->lease, PGHA_KEY_LEADER, cl->leader_lease);
+	else
+		pgha_lease_key_gone(&k->lease, PGHA_KEY_LEADER);
+	if (me != NULL)
+		pgha_lease_key_on(&k->lease, PGHA_KEY_MEMBER, me->lease);
+	else
+		pgha_lease_key_gone(&k->lease, PGHA_KEY_MEMBER);
 }
 
 /* remember when the leader was last seen, for the failover wait */
@@ -603,8 +600,9 @@ keeper_run_cycle(Keeper *k, CycleResult *res)
 		deadline = Min(deadline, k->fence_deadline_ms);
 	etcd_client_set_deadline(k->client, deadline);
 
-	if (!ensure_lease(k, res) || !read_cluster(k, res))
+	if (!keeper_ensure_lease(k, res) || !read_cluster(k, res))
 		goto done;
+	track_own_keys(k, res->cluster);
 	keeper_apply_shared_config(k, res->cluster);
 	track_leader(k, res->cluster);
 	k->paused = res->cluster->config.pause;
@@ -632,9 +630,11 @@ keeper_run_cycle(Keeper *k, CycleResult *res)
 	strlcpy(res->reason, d.reason, sizeof(res->reason));
 
 	if (act(k, res, &d, sysid))
-		revoke_old_lease(k);
+		keeper_lease_revoke_retired(k);
 
 done:
 	etcd_client_set_deadline(k->client, 0);
+	/* the keys' moves of this cycle may have moved the deadline */
+	keeper_lease_publish(k);
 	keeper_check_fence(k, "the leader lease could not be renewed in time");
 }

@@ -27,5 +27,6 @@ _PG_init(void)
 		return;
 	pgha_define_gucs();
 	pgha_shmem_install_hooks();
+	pgha_commit_guard_install();
 	pgha_register_keeper();
 }

@@ -16,12 +16,14 @@
 #include "postgres.h"
 
 #include "access/xlogdefs.h"
+#include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
 
 #include "cluster.h"
+#include "lease.h"
 
 /* settings (guc.c) */
 extern char *pgha_scope;
@@ -95,8 +97,23 @@ typedef struct PghaShared
 	LWLock	   *lock;
 	pid_t		keeper_pid;		/* 0 when not running */
 	Latch	   *keeper_latch;	/* to wake the keeper */
-	int64		lease_id;		/* kept across keeper restarts */
-	int			lease_ttl;		/* TTL the lease was granted with */
+
+	/*
+	 * Fencing state, written by the keeper, kept across its restarts (not
+	 * across a restart of the postmaster, which makes shared memory anew).
+	 * Times are CLOCK_BOOTTIME ms (pgha_boottime_ms()).
+	 */
+	bool		fence_saved;	/* the fields below were written */
+	PghaLeaseState lease;		/* leases that may carry our keys */
+	int64		fence_deadline_ms;	/* primary: stop writes by then */
+	bool		fenced;			/* the keeper asked for the shutdown */
+	bool		fence_paused;	/* maintenance mode: no fencing */
+
+	/*
+	 * What every backend checks at commit, lock-free (commit_guard.c):
+	 * 0 = not armed (replica, pause), else the deadline (1 once fenced).
+	 */
+	pg_atomic_uint64 commit_deadline_ms;
 
 	bool		reported;		/* false until the keeper's first loop */
 	TimestampTz heartbeat;		/* end of the keeper's last loop */
@@ -126,6 +143,9 @@ extern PghaShared *pgha_shared;
 extern void pgha_shmem_install_hooks(void);
 extern void pgha_shmem_attach(void);
 extern PghaShared *pgha_shared_or_error(void);
+
+/* commit_guard.c */
+extern void pgha_commit_guard_install(void);
 
 /* keeper.c */
 extern PGDLLEXPORT void pgha_keeper_main(Datum arg);

@@ -64,6 +64,7 @@ pgha_shmem_attach(void)
 		pgha_shared->lag_bytes = -1;
 		strlcpy(pgha_shared->state, "not started", PGHA_STATE_LEN);
 		ConditionVariableInit(&pgha_shared->outcome_cv);
+		pg_atomic_init_u64(&pgha_shared->commit_deadline_ms, 0);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
