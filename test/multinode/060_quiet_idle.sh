@@ -1,0 +1,74 @@
+#!/bin/bash
+# Quiet at idle (safety rule 7, issue 10): a 3-node cluster (ttl 10,
+# loop_wait 2, retry_timeout 3) that nobody writes to is left alone for
+# 20 s, and the test COUNTS what the keepers send to etcd.  Each node
+# reaches etcd through a request-counting proxy (test/tools/count-proxy.pl)
+# in place of its socat forwarder.  Over the window:
+#   - the leader key is never rewritten (its mod_revision stays): the
+#     lease keepalive alone keeps it;
+#   - each keeper sends at most 2 requests per loop (a keepalive and one
+#     range read), 2 * (20 / 2 + 1) = 22 in all.
+# The keepers' CPU time and the cluster's etcd revision are printed too.
+set -u
+cd "$(dirname "$0")/../.."
+CLUSTER_SCOPE=quiet CLUSTER_PG_BASE=26050 CLUSTER_ETCD_PORT=24050
+. test/cluster.sh
+
+WINDOW=20
+
+# every node reaches etcd through a counting proxy instead of socat
+start_forwarder() {
+	setsid perl "$CLUSTER_ROOT/test/tools/count-proxy.pl" --listen "$1" --target "$2" \
+		--count-file "$TEST_TMP/count-$1" >/dev/null 2>&1 &
+	CLEANUP_GROUPS+=("$!")
+	FORWARDER=$!
+	disown "$!"
+}
+
+requests() { awk '$1 == "total" { print $2 }' "$TEST_TMP/count-$(node_fwd_port "$1")"; }
+leader_mod_rev() {
+	curl -sf -m 2 -XPOST "$CLUSTER_E/v3/kv/range" \
+		-d "{\"key\":\"$(printf %s "/service/$CLUSTER_SCOPE/leader" | base64 -w0)\"}" |
+		jq -r '.kvs[0].mod_revision // empty'
+}
+etcd_rev() { curl -sf -m 2 -XPOST "$CLUSTER_E/v3/kv/range" -d '{"key":"AA=="}' | jq -r '.header.revision'; }
+keeper_pid() {
+	local pm
+	pm=$(node_postmaster_pid "$1") || return 1
+	ps -o pid=,args= --ppid "$pm" | awk '/pgha keeper/ { print $1; exit }'
+}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
+
+cluster_start 3 || bail_out "the cluster did not start"
+expect "3 nodes: one primary, two streaming replicas" cluster_wait_healthy 60 ||
+	bail_out "the cluster is not healthy"
+leader=$(cluster_leader)
+note "leader: $leader"
+# let the start-up writes (slots, history, checkpoints) settle
+sleep 6
+
+declare -A r0 c0 kp
+rev0=$(leader_mod_rev)
+erev0=$(etcd_rev)
+for n in n1 n2 n3; do
+	r0[$n]=$(requests "$n")
+	kp[$n]=$(keeper_pid "$n")
+	c0[$n]=$(cpu_ticks "${kp[$n]}")
+done
+sleep "$WINDOW"
+rev1=$(leader_mod_rev)
+erev1=$(etcd_rev)
+
+is "$rev1" "$rev0" "the leader key was not written in $WINDOW s of idle (mod_revision $rev0)"
+note "etcd revision: $erev0 -> $erev1 ($((erev1 - erev0)) writes in $WINDOW s)"
+max=$((2 * (WINDOW / CLUSTER_LOOP_WAIT + 1)))
+for n in n1 n2 n3; do
+	d=$(($(requests "$n") - r0[$n]))
+	cpu=$(($(cpu_ticks "${kp[$n]}") - c0[$n]))
+	note "$n: $d etcd requests in $WINDOW s ($(awk -v d="$d" -v w="$WINDOW" 'BEGIN { printf "%.1f", d / w }')/s), keeper CPU $((cpu * 10)) ms"
+	check "$n's keeper sent at most $max etcd requests in $WINDOW s (sent $d)" test "$d" -le "$max"
+done
+for n in n1 n2 n3; do
+	note "$n requests by path: $(grep -v total "$TEST_TMP/count-$(node_fwd_port "$n")" | tr '\n' ' ')"
+done
+done_testing
