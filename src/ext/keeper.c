@@ -168,10 +168,10 @@ keeper_configure(Keeper *k)
 	}
 
 	/* the same etcd settings: keep the client, its connections and the watch */
-	settings = psprintf("%s|%s|%s|%s|%s|%s|%d", pgha_etcd_endpoints,
-						pgha_etcd_cacert, pgha_etcd_cert, pgha_etcd_key,
-						pgha_etcd_username, cfg->password ? cfg->password : "",
-						pgha_retry_timeout);
+	settings = psprintf("%s|%s|%s|%s|%s|%s|%s|%d", cfg->prefix,
+						pgha_etcd_endpoints, pgha_etcd_cacert, pgha_etcd_cert,
+						pgha_etcd_key, pgha_etcd_username,
+						cfg->password ? cfg->password : "", pgha_retry_timeout);
 	if (k->client != NULL && k->client_settings != NULL &&
 		strcmp(k->client_settings, settings) == 0)
 	{

@@ -55,6 +55,10 @@ for n in n1 n2 n3; do
 	kp[$n]=$(keeper_pid "$n")
 	c0[$n]=$(cpu_ticks "${kp[$n]}")
 done
+# the leader's keeper's system calls over the same window (a diagnostic only)
+if command -v strace >/dev/null; then
+	timeout -s INT "$WINDOW" strace -c -p "${kp[$leader]}" -o "$TEST_TMP/strace-$leader" >/dev/null 2>&1 &
+fi
 sleep "$WINDOW"
 rev1=$(leader_mod_rev)
 erev1=$(etcd_rev)
@@ -68,6 +72,9 @@ for n in n1 n2 n3; do
 	note "$n: $d etcd requests in $WINDOW s ($(awk -v d="$d" -v w="$WINDOW" 'BEGIN { printf "%.1f", d / w }')/s), keeper CPU $((cpu * 10)) ms"
 	check "$n's keeper sent at most $max etcd requests in $WINDOW s (sent $d)" test "$d" -le "$max"
 done
+sleep 1
+[ -s "$TEST_TMP/strace-$leader" ] && note "strace -c of $leader's keeper over $WINDOW s:" &&
+	grep -E '^ *[0-9]|^-|calls|total' "$TEST_TMP/strace-$leader" | head -12 | sed 's/^/#   /'
 for n in n1 n2 n3; do
 	note "$n requests by path: $(grep -v total "$TEST_TMP/count-$(node_fwd_port "$n")" | tr '\n' ' ')"
 done
