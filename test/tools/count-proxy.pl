@@ -2,14 +2,15 @@
 # test/tools/count-proxy.pl: a TCP forwarder on 127.0.0.1 that counts the
 # etcd requests going through it, and can let only so many more through.
 #
-#   count-proxy.pl --listen PORT --target PORT --count-file F [--budget-file B]
+#   count-proxy.pl --listen PORT --target PORT --count-file F [--budget-file B [--pass RE]]
 #
 # Every "POST /v3/..." request line the client sends (libcurl reuses
 # keep-alive connections, so requests, not connections, are counted) adds
 # one to a per-path tally, rewritten to F after each request as lines
 # "<path> <count>" and "total <count>".  While B exists and holds a number N,
 # N more requests go through and every later one is held (not forwarded,
-# as a frozen forwarder would), until B is removed.  Core Perl only, one
+# as a frozen forwarder would), until B is removed; requests whose path
+# matches RE (e.g. 'lease/grant') always pass.  Core Perl only, one
 # select loop, no threads; ends on SIGTERM or SIGINT.
 use strict;
 use warnings;
@@ -18,12 +19,13 @@ use IO::Select;
 use Getopt::Long;
 use POSIX qw(:errno_h);
 
-my ($listen, $target, $count_file, $budget_file) = (0, 0, '', '');
+my ($listen, $target, $count_file, $budget_file, $pass_re) = (0, 0, '', '', '');
 GetOptions(
 	'listen=i'      => \$listen,
 	'target=i'      => \$target,
 	'count-file=s'  => \$count_file,
 	'budget-file=s' => \$budget_file,
+	'pass=s'        => \$pass_re,
 ) or die "usage: $0 --listen PORT --target PORT --count-file F [--budget-file B]\n";
 die "count-proxy: --listen, --target and --count-file are required\n"
   unless $listen && $target && $count_file;
@@ -88,7 +90,8 @@ sub pass_request_bytes
 	while (length $p->[3])
 	{
 		my $left = budget_left();
-		if (defined $left && $left <= 0)
+		if (defined $left && $left <= 0 &&
+			!($pass_re && $p->[3] =~ /\APOST \/v3\/(\S+)/ && $1 =~ /$pass_re/))
 		{
 			return;
 		}

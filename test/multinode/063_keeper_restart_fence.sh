@@ -1,0 +1,60 @@
+#!/bin/bash
+# A keeper that ends with an error is restarted by the postmaster 1 s
+# later (bgw_restart_time); it must keep the fencing deadline of the lease
+# it held (issue 9 item 5).  The leader is cut off from etcd; 2.5 s before
+# its deadline (read from its heartbeat file, CLOCK_BOOTTIME) its keeper is
+# made to exit with status 1 (gdb calls proc_exit(1), as an ERROR would).
+# Before the fix the restarted keeper started over from "now +
+# retry_timeout" and its first heartbeat said "replica", which disarmed the
+# watchdog's guard: the old leader kept acknowledging writes past the
+# original deadline.  Now its last acknowledged write must come before the
+# original deadline, and the checker must find no lost write and no split
+# brain.
+set -u
+cd "$(dirname "$0")/../.."
+CLUSTER_SCOPE=kprestart CLUSTER_PG_BASE=26080 CLUSTER_ETCD_PORT=24080
+. test/cluster.sh
+
+keeper_pid() {
+	local pm
+	pm=$(node_postmaster_pid "$1") || return 1
+	ps -o pid=,args= --ppid "$pm" | awk '/pgha keeper/ { print $1; exit }'
+}
+boot_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+hb_deadline() { awk '$3 == "primary" { print $4 }' "$(node_data "$1")/pgha.heartbeat"; }
+
+command -v gdb >/dev/null || bail_out "gdb is needed (apt-get install gdb)"
+cluster_start_loaded
+old=$CLUSTER_OLD
+
+cluster_cut_etcd "$old" STOP
+# the deadline of the last keepalive that went through: wait for it to settle
+sleep 1
+deadline=$(hb_deadline "$old")
+[ -n "$deadline" ] && [ "$deadline" -gt 0 ] || bail_out "no deadline in $old's heartbeat"
+deadline_wall=$(($(cluster_now_ms) + deadline - $(boot_ms)))
+note "$old cut off from etcd; its deadline is in $((deadline - $(boot_ms))) ms"
+until [ $((deadline - $(boot_ms))) -le 2500 ]; do sleep 0.05; done
+kp=$(keeper_pid "$old")
+gdb -p "$kp" -batch -ex 'call (void) proc_exit(1)' >"$TEST_TMP/gdb.out" 2>&1
+note "$old's keeper $kp made to exit with status 1, $((deadline - $(boot_ms))) ms before the deadline"
+keeper_restarted() { local p; p=$(keeper_pid "$old"); [ -n "$p" ] && [ "$p" != "$kp" ]; }
+check "the postmaster restarted the keeper" poll_until 5 keeper_restarted
+
+expect "a new leader takes writes within ttl + 10 s" cluster_wait_leader $((CLUSTER_TTL + 10)) "$old" ||
+	bail_out "no leader"
+new=$CLUSTER_NEW_LEADER
+cluster_wait_writes 100 15
+
+cluster_restore_etcd "$old"
+if expect "$old is back as a replica streaming from $new within 60 s" cluster_wait_streaming "$old" 60; then
+	expect "the cluster is whole again" cluster_wait_healthy 30
+fi
+cluster_wait_writes 50 10
+
+cluster_verdict 0
+last=$(probe_last_ack "$old")
+check "$old's last acknowledged write came before its original deadline ($((last - deadline_wall)) ms after it)" \
+	test "$last" -le "$deadline_wall"
+cluster_check_handover "$old" "$new"
+done_testing
