@@ -398,12 +398,14 @@ keeper_apply_shared_config(Keeper *k, const PghaCluster *cl)
 	int			ttl = pgha_ttl;
 	int			loop_wait = pgha_loop_wait;
 	int			retry_timeout = pgha_retry_timeout;
+	bool		shared = false;
 
 	if (cl->has_config && cl->config_valid)
 	{
 		if (pgha_valid_timing(cl->config.ttl, cl->config.loop_wait,
 							  cl->config.retry_timeout, err, sizeof(err)))
 		{
+			shared = true;
 			ttl = cl->config.ttl;
 			loop_wait = cl->config.loop_wait;
 			retry_timeout = cl->config.retry_timeout;
@@ -416,7 +418,7 @@ keeper_apply_shared_config(Keeper *k, const PghaCluster *cl)
 	k->cfg.loop_wait = loop_wait;
 	k->cfg.retry_timeout = retry_timeout;
 	/* kept across reloads: a SIGHUP must not fall back to local values */
-	k->have_shared_timing = true;
+	k->have_shared_timing = shared;
 	k->shared_ttl = ttl;
 	k->shared_loop_wait = loop_wait;
 	k->shared_retry_timeout = retry_timeout;
