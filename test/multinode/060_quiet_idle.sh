@@ -8,7 +8,9 @@
 #     lease keepalive alone keeps it;
 #   - each keeper sends at most 2 requests per loop (a keepalive and one
 #     range read), 2 * (20 / 2 + 1) = 22 in all.
-# The keepers' CPU time and the cluster's etcd revision are printed too.
+# The window starts once etcd's revision has stood still for 5 s (start-up
+# writes are over).  The keepers' CPU time, the cluster's etcd revision
+# and strace -c of the leader's keeper are printed too.
 set -u
 cd "$(dirname "$0")/../.."
 CLUSTER_SCOPE=quiet CLUSTER_PG_BASE=26050 CLUSTER_ETCD_PORT=24050
@@ -44,8 +46,11 @@ expect "3 nodes: one primary, two streaming replicas" cluster_wait_healthy 60 ||
 	bail_out "the cluster is not healthy"
 leader=$(cluster_leader)
 note "leader: $leader"
-# let the start-up writes (slots, history, checkpoints) settle
-sleep 6
+# let the start-up writes (slots, history, the first standby snapshots of
+# the WAL, which move the members' positions) settle: etcd's revision
+# stays the same for 5 s
+etcd_quiet() { local a b; a=$(etcd_rev); sleep 5; b=$(etcd_rev); [ -n "$a" ] && [ "$a" = "$b" ]; }
+expect "nothing is written to etcd for 5 s once the cluster has settled" poll_until 90 etcd_quiet
 
 declare -A r0 c0 kp
 rev0=$(leader_mod_rev)
