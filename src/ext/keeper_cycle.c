@@ -68,7 +68,11 @@ keeper_cycle_fail(CycleResult *res, const EtcdError *err)
 	return false;
 }
 
-#define fail keeper_cycle_fail
+static inline bool
+fail(CycleResult *res, const EtcdError *err)
+{
+	return keeper_cycle_fail(res, err);
+}
 
 static bool
 read_cluster(Keeper *k, CycleResult *res)
@@ -147,13 +151,6 @@ write_bootstrap_keys(Keeper *k, CycleResult *res, const PghaDecision *d,
 	return true;
 }
 
-/*
- * Take or hold the leader key.  Returns false on an etcd error.  *won says
- * whether the key is ours afterwards; when it is not, the cluster view is
- * corrected to the holder the failure branch returned.  A retried write
- * whose first attempt succeeded comes back "failed" with our own name as
- * the holder: that is a win.
- */
 /*
  * Take or hold the leader key.  Returns false on an etcd error.  *won says
  * whether the key is ours afterwards; when it is not, the cluster view is
