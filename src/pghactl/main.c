@@ -241,6 +241,19 @@ static const Command commands[] = {
 		"heartbeat older than the postmaster belongs to an earlier run and is\n"
 		"ignored.  Needs no settings.\n"
 		"  -D, --pgdata=DIR   the data directory\n"},
+	{"guard", pghactl_cmd_guard, CMD_PGDATA, " -D PGDATA",
+		"pgha-watchdog's long-running hung-keeper guard",
+		"Guard the running postmaster of PGDATA until it exits: keep the fencing\n"
+		"deadline of the keeper's heartbeat (PGDATA/pgha.heartbeat) armed while\n"
+		"the node is a primary, also when the heartbeat goes missing, stale or\n"
+		"says replica, and when the deadline has passed (+100 ms) and postgres\n"
+		"is not shutting down, or still shutting down 15 s after it, SIGKILL the\n"
+		"postmaster's process group (and its children) and write pgha.fenced.\n"
+		"Sleeps until a file in PGDATA changes, the postmaster exits or the\n"
+		"deadline comes (CLOCK_BOOTTIME).  Prints one line per event: \"ok:\",\n"
+		"\"warning:\", \"fence:\", \"wake:\" (after SIGUSR1), \"down:\" (then exits).\n"
+		"Needs no settings.\n"
+		"  -D, --pgdata=DIR   the data directory\n"},
 	{"version", NULL, 0, "",
 		"show pghactl's version",
 		"Print pghactl's version.  Needs no settings.\n"},
