@@ -3,7 +3,7 @@
 # changes, the watchdog must not fork a process per look (it used to run
 # `pghactl heartbeat-check` and `sleep` every 200 ms).  strace counts the
 # processes the watchdog creates over 10 s of a healthy one-node cluster;
-# /proc gives its CPU time (and its helpers') over the same 10 s.  A dead
+# /proc gives its CPU time (and its helpers') over the 10 s before.  A dead
 # postgres must still be noticed promptly (crash restarts depend on it).
 set -u
 cd "$(dirname "$0")/../.."
@@ -37,13 +37,15 @@ wd_procs() {
 	done
 }
 
+# CPU first (strace would slow it down), then the forks
 procs=$(wd_procs | tr '\n' ' ')
 c0=$(cpu_ticks $procs)
+sleep 10
+c1=$(cpu_ticks $procs)
 strace -f -qq -e trace=clone,clone3,fork,vfork -o "$TEST_TMP/strace.out" -p "$wd" &
 st=$!
 CLEANUP_PIDS+=("$st")
 sleep 10
-c1=$(cpu_ticks $procs)
 kill -INT "$st" 2>/dev/null
 wait "$st" 2>/dev/null
 cluster_forget_pid "$st"
