@@ -37,11 +37,25 @@ wd_procs() {
 	done
 }
 
+# wakeups: voluntary context switches of each process
+wakeups() {
+	local p
+	for p in "$@"; do
+		awk -v p="$p" '/^voluntary_ctxt_switches/ { printf "%s=%s ", p, $2 }' "/proc/$p/status" 2>/dev/null
+	done
+}
 # CPU first (strace would slow it down), then the forks
 procs=$(wd_procs | tr '\n' ' ')
+hb0=$(cat "$(node_data n1)/pgha.heartbeat")
+w0=$(wakeups $procs)
+declare -A T0=()
+for p in $procs; do T0[$p]=$(cpu_ticks "$p"); done
 c0=$(cpu_ticks $procs)
 sleep 10
 c1=$(cpu_ticks $procs)
+for p in $procs; do note "process $p ($(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-40)): $(($(cpu_ticks "$p") - T0[$p])) ticks"; done
+note "voluntary context switches before: $w0; after: $(wakeups $procs)"
+note "heartbeat before: $hb0; after: $(cat "$(node_data n1)/pgha.heartbeat")"
 strace -f -qq -e trace=clone,clone3,fork,vfork -o "$TEST_TMP/strace.out" -p "$wd" &
 st=$!
 CLEANUP_PIDS+=("$st")
