@@ -9,7 +9,7 @@ PKGS=(
 	libcurl4-openssl-dev libjansson-dev libcmocka-dev libipc-run-perl libpq-dev
 	etcd-server etcd-client patroni socat curl jq valgrind iproute2 procps faketime
 	clang libclang-rt-14-dev
-	faketime strace		# test/multinode 071 (wall-clock steps), 073 (forks of an idle watchdog)
+	strace		# test/multinode/073 counts the forks of an idle watchdog
 )
 
 missing=()
