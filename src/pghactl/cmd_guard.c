@@ -4,11 +4,12 @@
  *	  pghactl guard: the watchdog's long-running hung-keeper guard.
  *
  * pgha-watchdog starts one per postmaster run, reads its output lines and
- * otherwise sleeps.  The guard sleeps too: it wakes when a file in PGDATA
- * is renamed or rewritten (inotify: the keeper's heartbeat, postmaster.pid's
- * status), when the postmaster exits (pidfd), and at the one time that
- * matters, the armed fencing deadline + PGHA_GUARD_GRACE_MS; no timer ticks
- * while nothing changes.  The decisions are pgha_guard_decide()'s
+ * otherwise sleeps.  The guard sleeps too: it wakes when the postmaster
+ * exits (pidfd) and, armed, at the one time that matters, the fencing
+ * deadline + PGHA_GUARD_GRACE_MS (a healthy keeper has moved it by then:
+ * one wakeup every ~ttl); disarmed, when the keeper renames a new heartbeat
+ * into PGDATA (inotify), which may arm it.  No timer ticks while nothing
+ * changes.  The decisions are pgha_guard_decide()'s
  * (src/common/policy/guard.c, unit-tested); this file carries them out.
  *
  * Fencing here does not depend on the postmaster: SIGKILL to its process
@@ -187,7 +188,6 @@ pghactl_cmd_guard(const PghactlSettings *st, const PghactlArgs *args)
 	PghaGuard	g;
 	struct sigaction sa;
 	struct pollfd fds[2];
-	int			nfds = 0;
 	int			pidfd;
 	int			ino;
 	char		status[32];
@@ -218,19 +218,9 @@ pghactl_cmd_guard(const PghactlSettings *st, const PghactlArgs *args)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	pidfd = (int) syscall(SYS_pidfd_open, pm.pid, 0);
-	if (pidfd >= 0)
-	{
-		fds[nfds].fd = pidfd;
-		fds[nfds++].events = POLLIN;
-	}
+	/* the keeper replaces its heartbeat by rename() */
 	ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (ino >= 0 && inotify_add_watch(ino, args->pgdata,
-									  IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE) >= 0)
-	{
-		fds[nfds].fd = ino;
-		fds[nfds++].events = POLLIN;
-	}
-	else if (ino >= 0)
+	if (ino >= 0 && inotify_add_watch(ino, args->pgdata, IN_MOVED_TO) < 0)
 	{
 		close(ino);
 		ino = -1;
@@ -246,6 +236,7 @@ pghactl_cmd_guard(const PghactlSettings *st, const PghactlArgs *args)
 		int64_t		now;
 		int64_t		wake;
 		int			timeout;
+		int			nfds = 0;
 		char		line[600];
 
 		if (got_term)
@@ -299,12 +290,30 @@ pghactl_cmd_guard(const PghactlSettings *st, const PghactlArgs *args)
 		/* without pidfd or inotify, look twice a second */
 		if ((pidfd < 0 || ino < 0) && (timeout < 0 || timeout > 500))
 			timeout = 500;
-		if (poll(fds, nfds, timeout) > 0 && ino >= 0)
+		/*
+		 * Armed, the guard needs no notice of new heartbeats: it reads the
+		 * newest one anyway when the deadline comes, and sleeps again if it
+		 * moved (every ~ttl on a healthy primary).  Disarmed (a replica,
+		 * maintenance mode, no heartbeat yet), a new heartbeat may arm it:
+		 * every rename in PGDATA wakes it.
+		 */
+		if (pidfd >= 0)
+		{
+			fds[nfds].fd = pidfd;
+			fds[nfds++].events = POLLIN;
+		}
+		if (ino >= 0)
 		{
 			char		evbuf[4096];
 
 			while (read(ino, evbuf, sizeof(evbuf)) > 0)
 				;
+			if (g.deadline_ms == 0)
+			{
+				fds[nfds].fd = ino;
+				fds[nfds++].events = POLLIN;
+			}
 		}
+		poll(fds, nfds, timeout);
 	}
 }
