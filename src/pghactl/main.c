@@ -233,13 +233,14 @@ static const Command commands[] = {
 		"Read PGDATA/pgha.heartbeat, which the keeper writes after every loop,\n"
 		"and PGDATA/postmaster.pid.  Exit status 4 when the node is a primary\n"
 		"and the fencing deadline in the heartbeat has passed: the keeper should\n"
-		"have stopped writes then, and it did not (hung, stopped); the watchdog\n"
-		"then stops postgres.  Otherwise exit status 0, and a line starting with\n"
-		"\"ok:\" or, when something deserves a look, \"warning:\": no heartbeat\n"
+		"have stopped writes then, and it did not (hung, stopped);\n"
+		"pgha-watchdog's guard (pghactl guard) kills postgres then.  Otherwise\n"
+		"exit status 0, and a line starting with \"ok:\" or, when something deserves a look, \"warning:\": no heartbeat\n"
 		"written since the postmaster started more than 30 s ago (is pgha\n"
 		"preloaded?), or a heartbeat older than 60 s (a hung keeper).  A\n"
-		"heartbeat older than the postmaster belongs to an earlier run and is\n"
-		"ignored.  Needs no settings.\n"
+		"heartbeat older than the postmaster (its start from /proc, on\n"
+		"CLOCK_BOOTTIME) belongs to an earlier run and is ignored.  Needs no\n"
+		"settings.\n"
 		"  -D, --pgdata=DIR   the data directory\n"},
 	{"guard", pghactl_cmd_guard, CMD_PGDATA, " -D PGDATA",
 		"pgha-watchdog's long-running hung-keeper guard",
