@@ -235,12 +235,12 @@ static const Command commands[] = {
 		"and the fencing deadline in the heartbeat has passed: the keeper should\n"
 		"have stopped writes then, and it did not (hung, stopped);\n"
 		"pgha-watchdog's guard (pghactl guard) kills postgres then.  Otherwise\n"
-		"exit status 0, and a line starting with \"ok:\" or, when something deserves a look, \"warning:\": no heartbeat\n"
-		"written since the postmaster started more than 30 s ago (is pgha\n"
-		"preloaded?), or a heartbeat older than 60 s (a hung keeper).  A\n"
-		"heartbeat older than the postmaster (its start from /proc, on\n"
-		"CLOCK_BOOTTIME) belongs to an earlier run and is ignored.  Needs no\n"
-		"settings.\n"
+		"exit status 0, and a line starting with \"ok:\" or, when something\n"
+		"deserves a look, \"warning:\": no heartbeat written since the postmaster\n"
+		"started more than 30 s ago (is pgha preloaded?), or a heartbeat older\n"
+		"than 60 s (a hung keeper).  A heartbeat older than the postmaster (its\n"
+		"start from /proc, on CLOCK_BOOTTIME) belongs to an earlier run and is\n"
+		"ignored.  Needs no settings.\n"
 		"  -D, --pgdata=DIR   the data directory\n"},
 	{"guard", pghactl_cmd_guard, CMD_PGDATA, " -D PGDATA",
 		"pgha-watchdog's long-running hung-keeper guard",
@@ -250,8 +250,8 @@ static const Command commands[] = {
 		"says replica, and when the deadline has passed (+100 ms) and postgres\n"
 		"is not shutting down, or still shutting down 15 s after it, SIGKILL the\n"
 		"postmaster's process group (and its children) and write pgha.fenced.\n"
-		"Sleeps until a file in PGDATA changes, the postmaster exits or the\n"
-		"deadline comes (CLOCK_BOOTTIME).  Prints one line per event: \"ok:\",\n"
+		"Sleeps until the postmaster exits, the deadline comes (CLOCK_BOOTTIME)\n"
+		"or, when disarmed, the keeper writes a heartbeat.  Prints one line per event: \"ok:\",\n"
 		"\"warning:\", \"fence:\", \"wake:\" (after SIGUSR1), \"down:\" (then exits).\n"
 		"Needs no settings.\n"
 		"  -D, --pgdata=DIR   the data directory\n"},
