@@ -43,10 +43,18 @@ keeper_write_heartbeat(const Keeper *k, bool primary, const char *state)
 	hb.written_ms = pgha_boottime_ms();
 	hb.primary = primary;
 	hb.keeper_pid = MyProcPid;
-	/* fenced: the shutdown is under way; the watchdog must not cut it short */
+	/*
+	 * Fenced: the fast shutdown is under way.  The deadline stays in the
+	 * heartbeat: the watchdog leaves a shutdown that postmaster.pid shows as
+	 * "stopping" alone for a while, but kills a postmaster that did not act
+	 * on the signal (stopped, stuck) at the deadline.
+	 */
 	if (k->fenced)
+	{
 		state = "fenced";
-	else if (primary && k->fence_deadline_ms > 0 && !k->paused)
+		primary = hb.primary = true;
+	}
+	if (primary && k->fence_deadline_ms > 0 && !k->paused)
 		hb.fence_deadline_ms = Max(hb.written_ms + (k->fence_deadline_ms - now), 1);
 	strlcpy(hb.state, state, sizeof(hb.state));
 	if (!pgha_heartbeat_write(DataDir, &hb, err, sizeof(err)))

@@ -6,8 +6,9 @@
  * A primary must stop accepting writes before its leader lease can expire
  * in etcd (rule 1).  The keeper fences itself at the deadline it publishes
  * in pgha.heartbeat; a keeper that is hung, stopped or stuck cannot, so the
- * watchdog, which calls this every interval, stops postgres when the
- * deadline has passed.  The rules are in pgha_heartbeat_verdict()
+ * watchdog's guard (pghactl guard, cmd_guard.c) kills postgres when the
+ * deadline has passed; this one-shot check says what it would decide from
+ * the heartbeat alone, for people and scripts.  The rules are in pgha_heartbeat_verdict()
  * (node_plan.c).  Local files only: no settings, no etcd, so the check
  * works however etcd is doing.
  *
@@ -23,44 +24,6 @@
 #include "node_files.h"
 #include "node_plan.h"
 
-/*
- * The postmaster's start time from postmaster.pid (line 3, seconds since
- * the epoch), in ms; 0 when the file is absent; -1 when unreadable.
- */
-static int64_t
-postmaster_start_ms(const char *pgdata)
-{
-	char	   *text = pgha_read_small_file(pgdata, "postmaster.pid", 4096);
-	char	   *line;
-	long long	start;
-	char	   *end;
-	int			i;
-
-	if (text == NULL)
-		return errno == ENOENT ? 0 : -1;
-	line = text;
-	for (i = 0; i < 2 && line != NULL; i++)
-	{
-		line = strchr(line, '\n');
-		if (line != NULL)
-			line++;
-	}
-	if (line == NULL)
-	{
-		free(text);
-		return -1;
-	}
-	errno = 0;
-	start = strtoll(line, &end, 10);
-	if (errno != 0 || end == line || start <= 0 || (*end != '\n' && *end != '\0'))
-	{
-		free(text);
-		return -1;
-	}
-	free(text);
-	return (int64_t) start * 1000;
-}
-
 int
 pghactl_cmd_heartbeat_check(const PghactlSettings *st, const PghactlArgs *args)
 {
@@ -68,13 +31,13 @@ pghactl_cmd_heartbeat_check(const PghactlSettings *st, const PghactlArgs *args)
 	bool		have_hb;
 	char		errbuf[512];
 	char		why[512];
-	int64_t		start_ms;
+	PghactlProc pm;
 	PghaGuardVerdict v;
 
-	start_ms = postmaster_start_ms(args->pgdata);
-	if (start_ms == 0)
+	(void) st;
+	if (!pghactl_postmaster_proc(args->pgdata, &pm, NULL, 0))
 	{
-		printf("ok: postgres is not running (no %s/postmaster.pid)\n", args->pgdata);
+		printf("ok: postgres is not running in %s\n", args->pgdata);
 		return PGHACTL_EXIT_OK;
 	}
 
@@ -83,14 +46,8 @@ pghactl_cmd_heartbeat_check(const PghactlSettings *st, const PghactlArgs *args)
 	if (!have_hb && errno != ENOENT)
 		fprintf(stderr, "pghactl: %s\n", errbuf);
 
-	/* postmaster.pid gives the start on the wall clock: move it to boottime */
-	if (start_ms > 0)
-	{
-		start_ms -= pgha_realtime_ms() - pgha_boottime_ms();
-		if (start_ms <= 0)
-			start_ms = 1;
-	}
-	v = pgha_heartbeat_verdict(have_hb ? &hb : NULL, start_ms < 0 ? 0 : start_ms,
+	/* the postmaster's start from /proc (CLOCK_BOOTTIME), no wall clock */
+	v = pgha_heartbeat_verdict(have_hb ? &hb : NULL, pm.start_ms,
 							   pgha_boottime_ms(), why, sizeof(why));
 	switch (v)
 	{

@@ -233,13 +233,27 @@ static const Command commands[] = {
 		"Read PGDATA/pgha.heartbeat, which the keeper writes after every loop,\n"
 		"and PGDATA/postmaster.pid.  Exit status 4 when the node is a primary\n"
 		"and the fencing deadline in the heartbeat has passed: the keeper should\n"
-		"have stopped writes then, and it did not (hung, stopped); the watchdog\n"
-		"then stops postgres.  Otherwise exit status 0, and a line starting with\n"
-		"\"ok:\" or, when something deserves a look, \"warning:\": no heartbeat\n"
-		"written since the postmaster started more than 30 s ago (is pgha\n"
-		"preloaded?), or a heartbeat older than 60 s (a hung keeper).  A\n"
-		"heartbeat older than the postmaster belongs to an earlier run and is\n"
+		"have stopped writes then, and it did not (hung, stopped);\n"
+		"pgha-watchdog's guard (pghactl guard) kills postgres then.  Otherwise\n"
+		"exit status 0, and a line starting with \"ok:\" or, when something\n"
+		"deserves a look, \"warning:\": no heartbeat written since the postmaster\n"
+		"started more than 30 s ago (is pgha preloaded?), or a heartbeat older\n"
+		"than 60 s (a hung keeper).  A heartbeat older than the postmaster (its\n"
+		"start from /proc, on CLOCK_BOOTTIME) belongs to an earlier run and is\n"
 		"ignored.  Needs no settings.\n"
+		"  -D, --pgdata=DIR   the data directory\n"},
+	{"guard", pghactl_cmd_guard, CMD_PGDATA, " -D PGDATA",
+		"pgha-watchdog's long-running hung-keeper guard",
+		"Guard the running postmaster of PGDATA until it exits: keep the fencing\n"
+		"deadline of the keeper's heartbeat (PGDATA/pgha.heartbeat) armed while\n"
+		"the node is a primary, also when the heartbeat goes missing, stale or\n"
+		"says replica, and when the deadline has passed (+100 ms) and postgres\n"
+		"is not shutting down, or still shutting down 15 s after it, SIGKILL the\n"
+		"postmaster's process group (and its children) and write pgha.fenced.\n"
+		"Sleeps until the postmaster exits, the deadline comes (CLOCK_BOOTTIME)\n"
+		"or, when disarmed, the keeper writes a heartbeat.  Prints one line per event: \"ok:\",\n"
+		"\"warning:\", \"fence:\", \"wake:\" (after SIGUSR1), \"down:\" (then exits).\n"
+		"Needs no settings.\n"
 		"  -D, --pgdata=DIR   the data directory\n"},
 	{"version", NULL, 0, "",
 		"show pghactl's version",

@@ -13,6 +13,8 @@
 #ifndef PGHACTL_H
 #define PGHACTL_H
 
+#include <sys/types.h>
+
 #include "cluster.h"
 #include "conf.h"
 #include "etcd_client.h"
@@ -153,5 +155,25 @@ extern int	pghactl_cmd_initialize_cancel(const PghactlSettings *st,
 										  const PghactlArgs *args);
 extern int	pghactl_cmd_heartbeat_check(const PghactlSettings *st,
 										const PghactlArgs *args);
+extern int	pghactl_cmd_guard(const PghactlSettings *st,
+							  const PghactlArgs *args);
+
+/* a process, from /proc/PID/stat (cmd_guard.c) */
+typedef struct PghactlProc
+{
+	pid_t		pid;
+	pid_t		ppid;
+	pid_t		pgrp;
+	char		state;			/* R, S, T, Z, ... */
+	char		comm[32];
+	int64_t		start_ms;		/* CLOCK_BOOTTIME */
+} PghactlProc;
+
+/*
+ * The running postmaster of pgdata (postmaster.pid names a live process
+ * called postgres); status: postmaster.pid's status word, "" if none.
+ */
+extern bool pghactl_postmaster_proc(const char *pgdata, PghactlProc *p,
+									char *status, size_t statuslen);
 
 #endif							/* PGHACTL_H */

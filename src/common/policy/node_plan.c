@@ -540,9 +540,8 @@ pgha_heartbeat_verdict(const PghaHeartbeat *hb, int64_t postmaster_start_ms,
 	int64_t		running_ms = postmaster_start_ms > 0 ? now_ms - postmaster_start_ms : -1;
 
 	/*
-	 * postmaster.pid holds whole seconds: a heartbeat from the same second
-	 * counts as this run's.  The watchdog also removes the file before it
-	 * starts postgres, so an older one can only be a copy (clone, rewind).
+	 * The watchdog removes the file before it starts postgres, so an older
+	 * one can only be a copy (clone, rewind).
 	 */
 	if (hb != NULL && postmaster_start_ms > 0 &&
 		hb->written_ms < postmaster_start_ms)

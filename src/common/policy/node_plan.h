@@ -117,18 +117,24 @@ typedef enum PghaGuardVerdict
 /* a heartbeat older than this: warn (the keeper may be hung) */
 #define PGHA_HEARTBEAT_STALE_WARN_MS	60000
 /*
- * The keeper fences itself at its deadline; the guard, a backstop for a
- * hung keeper, acts this long after it, so the two do not race.  The
- * deadline is at least 500 ms before the lease can expire in etcd
- * (KEEPER_FENCE_MARGIN_MS), so the guard still stops writes in time.
+ * The keeper fences itself at its deadline (SIGINT: a fast shutdown, which
+ * hands the last WAL to the replicas); the guard, the backstop for a hung
+ * keeper or a postmaster that does not act on the signal, kills postgres
+ * this long after it unless it is visibly shutting down, so the two do not
+ * race.  Safety margin: the deadline is the time the last keepalive was
+ * sent + lease ttl - KEEPER_FENCE_MARGIN_MS, which is min(1000, 250 x lease
+ * ttl) and so at least 500 ms (the lease ttl is at least 2 s); etcd can
+ * expire the lease only ttl after it received that keepalive, later still.
+ * The guard's SIGKILL at deadline + 100 ms therefore lands at least 400 ms
+ * before any other node can take the leader key.
  */
 #define PGHA_GUARD_GRACE_MS				100
 
 /*
  * hb NULL: no heartbeat file, or a malformed one.  A heartbeat written
  * before the postmaster started belongs to an earlier run and is ignored.
- * postmaster_start_ms is the start time from postmaster.pid (whole
- * seconds), 0 when unknown.
+ * postmaster_start_ms is the postmaster's start (CLOCK_BOOTTIME, from
+ * /proc/PID/stat), 0 when unknown.
  */
 extern PghaGuardVerdict pgha_heartbeat_verdict(const PghaHeartbeat *hb,
 											   int64_t postmaster_start_ms,
