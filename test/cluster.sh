@@ -28,6 +28,32 @@
 # first.  cluster_etcd_stop_member / cluster_etcd_start_member take a member
 # down and bring it back with its data directory.
 #
+# CLUSTER_FAKETIME=1 (default 0) runs every node's pgha-watchdog, and so
+# everything it starts (postgres, pg_ctl, pghactl, psql), under libfaketime
+# (Debian package faketime, CLUSTER_FAKETIME_LIB, libfaketimeMT.so.1) with
+# FAKETIME_DONT_FAKE_MONOTONIC=1, FAKETIME_NO_CACHE=1 (the offset is read
+# again at every time call) and FAKETIME_TIMESTAMP_FILE=$TEST_TMP/clock-NAME,
+# which starts at "+0".  cluster_clock_step NAME OFFSET steps that node's
+# wall clock at run time, CUMULATIVELY: +60s then -60s is back at +0 (OFFSET
+# is [+-]N with s, m or h, or plain seconds); cluster_clock_reset NAME puts
+# it back to +0; cluster_clock_offset NAME prints the offset in seconds.
+# What libfaketime 0.9.10 (Debian 12) fakes, measured on this machine:
+#   - CLOCK_REALTIME (and _COARSE), gettimeofday(), time(), so postgres'
+#     now() and every timestamp it logs: they jump at once, both directions;
+#   - with FAKETIME_DONT_FAKE_MONOTONIC=1 it leaves CLOCK_MONOTONIC,
+#     CLOCK_MONOTONIC_RAW, CLOCK_MONOTONIC_COARSE and CLOCK_BOOTTIME alone:
+#     they run on as the kernel's.  WITHOUT that variable it replaces all
+#     four by the faked REALTIME (BOOTTIME jumps with the wall clock), so
+#     the variable is what keeps the keeper's heartbeat (CLOCK_BOOTTIME)
+#     and the etcd client's deadlines (CLOCK_MONOTONIC) honest;
+#   - stat() times are shifted by the offset too (libfaketime's default);
+#   - NOT bash itself: bash brings its own getenv(), which hides the
+#     environment from libfaketime's constructor, so the watchdog's own
+#     EPOCHREALTIME and printf %(...)T keep the true time, while the
+#     programs it runs (date, pghactl, postgres) see the stepped one.
+# Steps are only wall-clock steps: sleeps, poll/epoll timeouts and timers
+# are relative and not affected.
+#
 # Cleanup at exit, even on failure: the workload first, then SIGTERM to
 # every watchdog (which stops its postgres), a bounded wait for the
 # postmasters, then lib.sh's cleanup.
@@ -44,6 +70,8 @@ CLUSTER_LOOP_WAIT=${CLUSTER_LOOP_WAIT:-2}
 CLUSTER_RETRY_TIMEOUT=${CLUSTER_RETRY_TIMEOUT:-3}
 CLUSTER_ETCD_MEMBERS=${CLUSTER_ETCD_MEMBERS:-1}
 CLUSTER_ETCD_FWD_BASE=${CLUSTER_ETCD_FWD_BASE:-$((CLUSTER_ETCD_PORT + 2 * CLUSTER_ETCD_MEMBERS))}
+CLUSTER_FAKETIME=${CLUSTER_FAKETIME:-0}
+CLUSTER_FAKETIME_LIB=${CLUSTER_FAKETIME_LIB:-/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1}
 # more postgresql.conf lines for every node (an array)
 CLUSTER_EXTRA_CONF=(${CLUSTER_EXTRA_CONF[@]+"${CLUSTER_EXTRA_CONF[@]}"})
 WORKLOAD=$CLUSTER_ROOT/test/tools/pgha_workload
@@ -257,11 +285,79 @@ cluster_etcd_get() {
 	return 1
 }
 
-# cluster_run_watchdog NAME: start (or restart) the node's watchdog
+# --- wall clock steps (CLUSTER_FAKETIME=1) ------------------------------------
+
+node_clock_file() { echo "$TEST_TMP/clock-$1"; }
+
+# cluster_clock_offset NAME: the node's wall-clock offset in seconds (0 when
+# never stepped)
+cluster_clock_offset() {
+	local v
+	v=$(cat "$(node_clock_file "$1")" 2>/dev/null)
+	v=${v#+}
+	[[ $v =~ ^-?[0-9]+$ ]] || v=0
+	echo "$v"
+}
+
+# cluster_clock_write NAME SECONDS: the file libfaketime reads, replaced in
+# one rename (it reads it at every time call and must never see it half
+# written)
+cluster_clock_write() {
+	local f
+	f=$(node_clock_file "$1")
+	if [ "$2" -ge 0 ]; then echo "+$2" >"$f.tmp"; else echo "$2" >"$f.tmp"; fi
+	mv -f "$f.tmp" "$f"
+}
+
+# cluster_clock_step NAME OFFSET: step NAME's wall clock by OFFSET, on top
+# of its earlier steps (cumulative).  OFFSET: [+-]N[s|m|h] (+60s, -90, +2m).
+cluster_clock_step() {
+	local name=$1 off=$2 sign=1 n unit
+	if [ "$CLUSTER_FAKETIME" != 1 ]; then
+		echo "# cluster_clock_step: CLUSTER_FAKETIME=1 was not set before cluster_start" >&2
+		return 1
+	fi
+	[[ $off =~ ^([+-]?)([0-9]+)([smh]?)$ ]] || {
+		echo "# cluster_clock_step: bad offset '$off'" >&2
+		return 1
+	}
+	[ "${BASH_REMATCH[1]}" = - ] && sign=-1
+	n=${BASH_REMATCH[2]}
+	unit=${BASH_REMATCH[3]}
+	case $unit in m) n=$((n * 60)) ;; h) n=$((n * 3600)) ;; esac
+	cluster_clock_write "$name" $(($(cluster_clock_offset "$name") + sign * n))
+}
+
+# cluster_clock_reset NAME: the node's wall clock true again (+0)
+cluster_clock_reset() {
+	[ "$CLUSTER_FAKETIME" = 1 ] || return 0
+	cluster_clock_write "$1" 0
+}
+
+# cluster_faketime_env NAME: the env assignments that put the node under
+# libfaketime (nothing when CLUSTER_FAKETIME is not 1)
+cluster_faketime_env() {
+	[ "$CLUSTER_FAKETIME" = 1 ] || return 0
+	echo "LD_PRELOAD=$CLUSTER_FAKETIME_LIB${LD_PRELOAD:+:$LD_PRELOAD}"
+	echo "FAKETIME_DONT_FAKE_MONOTONIC=1"
+	echo "FAKETIME_NO_CACHE=1"
+	echo "FAKETIME_TIMESTAMP_FILE=$(node_clock_file "$1")"
+}
+
+# cluster_run_watchdog NAME: start (or restart) the node's watchdog, under
+# libfaketime when CLUSTER_FAKETIME=1 (its clock file is kept over restarts)
 cluster_run_watchdog() {
-	local name=$1 wd
+	local name=$1 wd fenv=()
 	wd=$(cluster_watchdog_bin) || { echo "# pgha-watchdog not found" >&2; return 1; }
-	setsid "$wd" --config "$TEST_TMP/$name.conf" --pgdata "$(node_data "$name")" \
+	if [ "$CLUSTER_FAKETIME" = 1 ]; then
+		[ -r "$CLUSTER_FAKETIME_LIB" ] || {
+			echo "# CLUSTER_FAKETIME=1 but $CLUSTER_FAKETIME_LIB is missing (apt-get install faketime)" >&2
+			return 1
+		}
+		[ -f "$(node_clock_file "$name")" ] || cluster_clock_write "$name" 0
+		mapfile -t fenv < <(cluster_faketime_env "$name")
+	fi
+	setsid env ${fenv[@]+"${fenv[@]}"} "$wd" --config "$TEST_TMP/$name.conf" --pgdata "$(node_data "$name")" \
 		--bindir "$PGBIN" --log "$TEST_TMP/watchdog-$name.log" --pg-log "$(node_data "$name").log" \
 		--initdb-options '-A trust -U postgres --no-sync' \
 		>>"$TEST_TMP/watchdog-$name.out" 2>&1 </dev/null &

@@ -7,7 +7,7 @@ PKGS=(
 	build-essential pkg-config
 	postgresql-15 postgresql-client-15 postgresql-server-dev-15
 	libcurl4-openssl-dev libjansson-dev libcmocka-dev libipc-run-perl libpq-dev
-	etcd-server etcd-client patroni socat curl jq valgrind iproute2 procps
+	etcd-server etcd-client patroni socat curl jq valgrind iproute2 procps faketime
 	clang libclang-rt-14-dev
 )
 
