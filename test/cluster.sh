@@ -52,7 +52,13 @@
 #     EPOCHREALTIME and printf %(...)T keep the true time, while the
 #     programs it runs (date, pghactl, postgres) see the stepped one.
 # Steps are only wall-clock steps: sleeps, poll/epoll timeouts and timers
-# are relative and not affected.
+# are relative and not affected.  Checked on a running node (postgres 15,
+# keeper): after +3600 s SELECT now() was 3600.1 s ahead, a program run by
+# the backend (COPY FROM PROGRAM) read CLOCK_MONOTONIC and CLOCK_BOOTTIME
+# within 40 ms of the test's own /proc/uptime, and the keeper's heartbeat
+# (CLOCK_BOOTTIME) did not move; -3600 s and back to +0 the same.
+# libfaketime leaves an 8-byte /dev/shm/faketime_shm_PID and its semaphore
+# per process tree it starts in when that process is SIGKILLed.
 #
 # Cleanup at exit, even on failure: the workload first, then SIGTERM to
 # every watchdog (which stops its postgres), a bounded wait for the
@@ -143,8 +149,8 @@ cluster_forget_pid() {
 	CLEANUP_PIDS=(${keep[@]+"${keep[@]}"})
 }
 
-# node_up NAME: its watchdog runs
-node_up() { [ -n "${NODE_WD[$1]:-}" ] && kill -0 "${NODE_WD[$1]}" 2>/dev/null; }
+# node_up NAME: its watchdog runs (the very process started, not a reused pid)
+node_up() { [ -n "${NODE_WD[$1]:-}" ] && kill -0 "${NODE_WD[$1]}" 2>/dev/null && pid_ours "${NODE_WD[$1]}"; }
 
 cluster_up_nodes() {
 	local n
@@ -258,7 +264,7 @@ cluster_etcd_start_member() {
 # default) or hangs (STOP: its peers and clients time out on it)
 cluster_etcd_stop_member() {
 	local k=$1 how=${2:-KILL} p=${ETCD_MEMBER[$1]:-}
-	[ -n "$p" ] || return 1
+	[ -n "$p" ] && pid_ours "$p" || return 1
 	kill -"$how" "$p" 2>/dev/null
 	ETCD_MEMBER_HOW[$k]=$how
 	if [ "$how" = KILL ]; then
@@ -362,7 +368,7 @@ cluster_run_watchdog() {
 		--initdb-options '-A trust -U postgres --no-sync' \
 		>>"$TEST_TMP/watchdog-$name.out" 2>&1 </dev/null &
 	NODE_WD[$name]=$!
-	CLEANUP_PIDS+=("$!")
+	cleanup_pid "$!"
 }
 
 # cluster_start_node NAME: forwarder, config, watchdog
@@ -514,7 +520,7 @@ cluster_kill_postmaster() {
 # postmaster and all its children at once, so that no connection lingers
 cluster_kill_node() {
 	local name=$1 wd=${NODE_WD[$1]:-} pm kids
-	if [ -n "$wd" ]; then
+	if [ -n "$wd" ] && pid_ours "$wd"; then
 		kill -KILL -- "-$wd" 2>/dev/null
 		kill -KILL "$wd" 2>/dev/null
 		wait "$wd" 2>/dev/null
@@ -614,7 +620,7 @@ cluster_workload_start() {
 			2>>"$WORKLOAD_DIR/stderr" &
 		WORKLOAD_PIDS+=("$!")
 	done
-	CLEANUP_PIDS+=("${WORKLOAD_PIDS[@]}")
+	for n in "${WORKLOAD_PIDS[@]}"; do cleanup_pid "$n"; done
 }
 
 # wait for the workload's own end (bounded by its --seconds, plus a margin)
@@ -631,7 +637,7 @@ cluster_workload_wait() {
 
 cluster_workload_stop() {
 	local p
-	for p in "${WORKLOAD_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${WORKLOAD_PIDS[@]}"; do pid_ours "$p" && kill -TERM "$p" 2>/dev/null; done
 	cluster_workload_wait
 }
 
@@ -683,7 +689,7 @@ cluster_dump() {
 # postmaster; then lib.sh's cleanup stops whatever is left by PID
 cluster_cleanup() {
 	local n p deadline
-	for p in "${WORKLOAD_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${WORKLOAD_PIDS[@]}"; do pid_ours "$p" && kill -TERM "$p" 2>/dev/null; done
 	for n in "${!ETCD_MEMBER_HOW[@]}"; do
 		[ "${ETCD_MEMBER_HOW[$n]}" = STOP ] && cluster_etcd_start_member "$n"
 	done
@@ -692,7 +698,7 @@ cluster_cleanup() {
 	done
 	for n in "${CLUSTER_NODES[@]}"; do
 		p=${NODE_WD[$n]:-}
-		[ -n "$p" ] && kill -TERM "$p" 2>/dev/null
+		[ -n "$p" ] && pid_ours "$p" && kill -TERM "$p" 2>/dev/null
 	done
 	deadline=$(($(cluster_now_ms) + 40000))
 	for n in "${CLUSTER_NODES[@]}"; do
@@ -702,7 +708,7 @@ cluster_cleanup() {
 			kill -0 "$p" 2>/dev/null || node_postmaster_pid "$n" >/dev/null || break
 			sleep 0.1
 		done
-		if kill -0 "$p" 2>/dev/null; then
+		if kill -0 "$p" 2>/dev/null && pid_ours "$p"; then
 			echo "# watchdog of $n did not exit on SIGTERM: killed" >&2
 			kill -KILL -- "-$p" 2>/dev/null
 			kill -KILL "$p" 2>/dev/null

@@ -13,6 +13,41 @@ TAP_FAILED=0
 CLEANUP_PIDS=()
 CLEANUP_DATADIRS=()
 CLEANUP_GROUPS=()
+declare -A CLEANUP_START=()	# pid -> its start time, when it was registered
+
+# proc_started PID: the process's start time (field 22 of /proc/PID/stat,
+# clock ticks since boot); fails when there is no such process
+proc_started() {
+	local s f
+	{ read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+	s=${s##*) }
+	read -r -a f <<<"$s"
+	echo "${f[19]}"
+}
+
+# cleanup_pid PID / cleanup_group PGID: stop it at exit, remembering which
+# process it is.  Tests run side by side (chaos runs on other ports) and
+# pids wrap fast: a pid or group id of ours that ended may be another run's
+# by the time we clean up, and must not be signalled then.
+cleanup_pid() {
+	CLEANUP_PIDS+=("$1")
+	CLEANUP_START[$1]=$(proc_started "$1")
+}
+cleanup_group() {
+	CLEANUP_GROUPS+=("$1")
+	CLEANUP_START[$1]=$(proc_started "$1")
+}
+
+# pid_ours PID: PID is still the process registered under that number (or
+# was registered without a start time, as older tests do).  For a group id
+# the leader is checked: while any process of our group lives, the number
+# cannot be given to a new process, so a live process with that pid and
+# another start time means our group is gone and the number reused.
+pid_ours() {
+	local now
+	now=$(proc_started "$1") || return 0	# gone: signalling it reaches nothing
+	[ -z "${CLEANUP_START[$1]:-}" ] || [ "${CLEANUP_START[$1]}" = "$now" ]
+}
 
 cleanup() {
 	local d p
@@ -24,16 +59,20 @@ cleanup() {
 			"$PGBIN/pg_ctl" -D "$d" stop -m immediate -w >/dev/null 2>&1
 	done
 	for p in "${CLEANUP_GROUPS[@]}"; do
+		pid_ours "$p" || continue
 		kill -CONT -- "-$p" 2>/dev/null
 		kill -TERM -- "-$p" 2>/dev/null
 	done
+	local live=()
 	for p in "${CLEANUP_PIDS[@]}"; do
+		pid_ours "$p" && kill -0 "$p" 2>/dev/null || continue
+		live+=("$p")
 		kill -CONT "$p" 2>/dev/null
 		kill -TERM "$p" 2>/dev/null
 	done
-	for p in "${CLEANUP_PIDS[@]}"; do
+	for p in ${live[@]+"${live[@]}"}; do
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
+		pid_ours "$p" && kill -KILL "$p" 2>/dev/null
 	done
 	if [ "${PGHA_KEEP_TMP:-}" = "" ] && [ "$TAP_FAILED" -eq 0 ]; then
 		rm -rf "$TEST_TMP"
@@ -91,6 +130,21 @@ poll_until() {
 	return 1
 }
 
+# holds_for SECONDS COMMAND...: the command succeeds at every poll (each
+# 0.1 s) for SECONDS; fails at the first poll where it does not.  For
+# negatives ("nothing happens"): the bad event is watched for all along,
+# not looked for once after a sleep.
+holds_for() {
+	local secs=$1 end
+	shift
+	end=$(($(date +%s%N) + secs * 1000000000))
+	while [ "$(date +%s%N)" -lt "$end" ]; do
+		"$@" >/dev/null 2>&1 || return 1
+		sleep 0.1
+	done
+	"$@" >/dev/null 2>&1
+}
+
 # start_etcd NAME CLIENT_PORT PEER_PORT: a one-member etcd; sets ETCD_PID_<NAME>
 start_etcd() {
 	local name=$1 cport=$2 pport=$3 dir="$TEST_TMP/etcd-$1"
@@ -104,7 +158,7 @@ start_etcd() {
 		--listen-metrics-urls "" \
 		>"$dir/etcd.log" 2>&1 &
 	local pid=$!
-	CLEANUP_PIDS+=("$pid")
+	cleanup_pid "$pid"
 	printf -v "ETCD_PID_$name" '%s' "$pid"
 	if ! poll_until 20 curl -sf "http://127.0.0.1:$cport/health"; then
 		echo "# etcd $name did not start; its log:" >&2
@@ -132,7 +186,7 @@ start_etcd_member() {
 		--listen-metrics-urls "" \
 		>>"$dir/etcd.log" 2>&1 &
 	ETCD_MEMBER_PID=$!
-	CLEANUP_PIDS+=("$!")
+	cleanup_pid "$!"
 	# no "Killed" report from bash when a test kills it
 	disown "$!"
 }
@@ -147,7 +201,7 @@ etcd_healthy() {
 # a child, so faults are sent to the whole group); prints the group id
 start_forwarder() {
 	setsid socat TCP-LISTEN:"$1",bind=127.0.0.1,reuseaddr,fork "${3:-TCP:127.0.0.1:$2}" >/dev/null 2>&1 &
-	CLEANUP_GROUPS+=("$!")
+	cleanup_group "$!"
 	FORWARDER=$!
 	# no "Killed" report from bash when a test kills it
 	disown "$!"
@@ -155,6 +209,7 @@ start_forwarder() {
 
 # forwarder_signal SIG GROUP: STOP (hang), CONT (resume), KILL (gone)
 forwarder_signal() {
+	pid_ours "$2" || return 0
 	kill -"$1" -- "-$2" 2>/dev/null
 	if [ "$1" = KILL ]; then
 		for _ in $(seq 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
@@ -164,6 +219,7 @@ forwarder_signal() {
 # stop_pid PID: TERM, wait up to 10 s, then KILL
 stop_pid() {
 	local p=$1
+	pid_ours "$p" || return 0
 	kill -CONT "$p" 2>/dev/null
 	kill -TERM "$p" 2>/dev/null || return 0
 	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done

@@ -47,9 +47,10 @@ check "the log says the keeper left the idle state" grep -q "leaving idle state"
 # a bad value in postgresql.conf at reload is refused by the check hook
 conf_set "$PGDATA_n1" pgha.etcd_endpoints "'etcd:2379'"
 psql_at 25441 "SELECT pg_reload_conf()" >/dev/null
-sleep 0.5
+# the log line shows the reload was processed; only then is SHOW telling
+check "the log says the malformed value was refused" poll_until 10 \
+	grep -q 'invalid value for parameter "pgha.etcd_endpoints": "etcd:2379"' "$PGDATA_n1/server.log"
 is "$(psql_at 25441 "SHOW pgha.etcd_endpoints")" "http://127.0.0.1:23721" "a malformed endpoint list is not applied"
-check "and the log says why" grep -q 'invalid value for parameter "pgha.etcd_endpoints": "etcd:2379"' "$PGDATA_n1/server.log"
 pg_stop "$PGDATA_n1"
 
 # not preloaded: a clear error

@@ -22,7 +22,8 @@ pg_start "$PGDATA_w" || { not_ok "postgres starts"; done_testing; exit 1; }
 psql_at "$PORT" "TRUNCATE pgha_writes" >/dev/null
 psql_at "$PORT" "ALTER SYSTEM SET synchronous_standby_names = 'nobody'" >/dev/null
 psql_at "$PORT" "SELECT pg_reload_conf()" >/dev/null
-sleep 1
+ssn_set() { [ "$(psql_at "$PORT" "SHOW synchronous_standby_names")" = nobody ]; }
+check "synchronous_standby_names is 'nobody' after the reload" poll_until 10 ssn_set
 
 "$W" writer --dsn "host=127.0.0.1 port=$PORT user=postgres dbname=postgres" --seconds 6 \
 	--out "$TEST_TMP/writer.log" 2>"$TEST_TMP/writer.err" &
