@@ -50,6 +50,10 @@ is "$(etcd_lease_of "$CLUSTER_E" "$key/leader")" "$lease0" "the leader key is st
 is "$(etcd_get "$CLUSTER_E" "$key/members/$leader" | jq -r .conn_url)" "$conn0" "members/$leader still shows $leader's address"
 expect "the clone says why in pgha_status().last_error" poll_until 10 clone_says_why ||
 	note "last_error: $(clone_sql "SELECT last_error FROM pgha_status()")"
+check "pghactl list -D on the clone says why" bash -c \
+	"'$PGBIN/pghactl' -c '$TEST_TMP/$leader.conf' list -D '$clone' | grep -q 'member name \"$leader\" is used by a live member'"
+check "pghactl list -D on $leader says nothing of the kind" bash -c \
+	"! '$PGBIN/pghactl' -c '$TEST_TMP/$leader.conf' list -D '$(node_data "$leader")' | grep -q 'is used by a live member'"
 
 "$PGBIN/pg_ctl" -D "$clone" promote >/dev/null 2>&1
 both=0
