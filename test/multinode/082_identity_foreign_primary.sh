@@ -23,8 +23,10 @@ pg_node foreign "$fport" \
 	bail_out "initdb of the foreign node failed"
 # it may already be stopped again when pg_ctl looks: do not wait for it
 "$PGBIN/pg_ctl" -D "$PGDATA_foreign" -l "$PGDATA_foreign/server.log" start >/dev/null 2>&1
-expect "the foreign node started as a primary" poll_until 30 \
-	grep -q "database system is ready to accept connections" "$PGDATA_foreign/server.log" ||
+# its keeper starts with the postmaster, so it may fence before the server
+# even says it is ready
+expect "the foreign node started (its keeper runs)" poll_until 30 \
+	grep -q "pgha keeper started for member \"n9\"" "$PGDATA_foreign/server.log" ||
 	bail_out "the foreign node did not start"
 foreign_writable() {
 	[ "$(PGCONNECT_TIMEOUT=2 "$PGBIN/psql" -X -h 127.0.0.1 -p "$fport" -U postgres -d postgres \
