@@ -18,7 +18,9 @@
 
 #include "utils/guc.h"
 
+#include "keeper_identity.h"
 #include "settings.h"
+#include "watchdog_policy.h"
 
 char	   *pgha_scope = NULL;
 char	   *pgha_node_name = NULL;
@@ -39,6 +41,18 @@ int			pgha_member_slot_retention = 600;
 int			pgha_switchover_timeout = 60;
 bool		pgha_nofailover = false;
 int			pgha_failover_priority = 1;
+
+static const struct config_enum_entry watchdog_modes[] = {
+	{"off", PGHA_WD_OFF, false},
+	{"automatic", PGHA_WD_AUTOMATIC, false},
+	{"required", PGHA_WD_REQUIRED, false},
+	/* Patroni's spellings */
+	{"auto", PGHA_WD_AUTOMATIC, true},
+	{"require", PGHA_WD_REQUIRED, true},
+	{"disable", PGHA_WD_OFF, true},
+	{"disabled", PGHA_WD_OFF, true},
+	{NULL, 0, false}
+};
 
 typedef bool (*pgha_validator) (const char *s, char *errbuf, size_t errlen);
 
@@ -178,6 +192,19 @@ pgha_define_gucs(void)
 							"Among equally advanced candidates, the higher priority wins (Patroni's failover_priority tag; 0 = never).",
 							NULL, &pgha_failover_priority, 1, 0, 1000000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pgha.watchdog_mode",
+							 "Use the Linux watchdog device while leading: off, automatic (when it works) or required (never lead without it), as Patroni's watchdog.mode.",
+							 NULL, &pgha_watchdog_mode, PGHA_WD_OFF, watchdog_modes,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("pgha.watchdog_device",
+							   "The watchdog device the leader keeps alive.",
+							   NULL, &pgha_watchdog_device, "/dev/watchdog",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgha.watchdog_safety_margin",
+							"The watchdog fires this long before the leader lease can expire (timeout = ttl - margin; -1 = ttl / 2).",
+							NULL, &pgha_watchdog_safety_margin, 5, -1, 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgha");
 }

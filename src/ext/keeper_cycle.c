@@ -28,6 +28,7 @@
 #include "access/xlogrecovery.h"
 #include "replication/walreceiver.h"
 
+#include "keeper_identity.h"
 #include "settings.h"
 #include "switchover.h"
 
@@ -246,6 +247,7 @@ fill_member(const CycleResult *res, PghaMember *m)
 	m->timeline = res->timeline;
 	m->nofailover = pgha_nofailover;
 	m->failover_priority = pgha_failover_priority;
+	strlcpy(m->instance, keeper_instance(), sizeof(m->instance));
 }
 
 /*
@@ -490,7 +492,8 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 	switch (d->verdict)
 	{
 		case PGHA_V_FOREIGN_CLUSTER:
-			return true;		/* touch nothing of another system's cluster */
+		case PGHA_V_DUPLICATE_NAME:
+			return keeper_identity_act(k, res, d);	/* rule 6: write nothing */
 		case PGHA_V_FENCE:
 			keeper_fence_now(k, d->reason);
 			return publish_member(k, res, false);
@@ -624,6 +627,7 @@ keeper_run_cycle(Keeper *k, CycleResult *res)
 	local.request_due = keeper_request_due(res->cluster, &k->request_due_ms);
 	local.request_wait_over = k->no_leader_since_ms != 0 &&
 		etcd_now_ms() - k->no_leader_since_ms >= KEEPER_REQUEST_WAIT_MS;
+	keeper_identity_fill(k, res, &local);	/* rule 6, the watchdog device */
 	pgha_decide(&local, res->cluster, &d);
 	res->verdict = d.verdict;
 	strlcpy(res->reason, d.reason, sizeof(res->reason));
@@ -636,4 +640,5 @@ done:
 	/* the keys' moves of this cycle may have moved the deadline */
 	keeper_lease_publish(k);
 	keeper_check_fence(k, "the leader lease could not be renewed in time");
+	keeper_watchdog_loop(k, res);
 }

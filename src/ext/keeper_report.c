@@ -9,7 +9,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "keeper.h"
+#include "keeper_identity.h"
 
 #include "utils/timestamp.h"
 
@@ -109,14 +109,9 @@ keeper_report_cycle(const Keeper *k, const CycleResult *res)
 	}
 	else
 	{
-		if (res->verdict == PGHA_V_FOREIGN_CLUSTER)
-		{
-			snprintf(problem, sizeof(problem),
-					 "the initialize key of cluster \"%s\" (%s) names another database system; this node stays out of it",
-					 pgha_scope, res->cluster->initialize);
+		if (keeper_identity_problem(res, problem, sizeof(problem)))
 			keeper_log_problem(WARNING, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 							   problem);
-		}
 		else
 			keeper_clear_problem();
 		state = res->starting ? "starting" : pgha_verdict_text(res->verdict);

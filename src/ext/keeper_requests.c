@@ -18,7 +18,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "keeper.h"
+#include "keeper_identity.h"
 
 #include "storage/condition_variable.h"
 
@@ -179,9 +179,17 @@ keeper_serve_request(Keeper *k, CycleResult *res)
 	PghaRequest req;
 	char		msg[PGHA_ERR_LEN] = "";
 	bool		ok = false;
+	const char *refusal;
 
 	if (!keeper_pending_request(&req))
 		return;
+	/* rule 6: a foreign node or a duplicate name writes nothing */
+	if ((refusal = keeper_identity_refusal(k, res)) != NULL)
+	{
+		ereport(WARNING, (errmsg("pgha: %s", refusal)));
+		keeper_finish_request(req.id, false, refusal);
+		return;
+	}
 	switch (req.kind)
 	{
 		case PGHA_REQ_PAUSE:

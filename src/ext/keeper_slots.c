@@ -11,6 +11,13 @@
  * been gone from etcd for pgha.member_slot_retention: slots that pgha did
  * not see as members (a DBA's own) are never touched.
  *
+ * What this keeper has seen survives a keeper or postmaster restart in
+ * PGDATA/pgha.slots, one line per member slot: "<slot> <gone_since>" with
+ * the wall-clock time (ms since the epoch, 0 while present) the member left
+ * etcd; a monotonic clock would not survive a reboot.  It is rewritten
+ * (without fsync: losing it in a crash only delays a drop) only when a
+ * member appears or leaves, not at every loop.
+ *
  * The keeper has no transaction, so errors raised by the slot code are
  * caught here, logged and cleaned up (slot released, LWLocks released).
  *
@@ -18,6 +25,7 @@
  */
 #include "keeper.h"
 
+#include "miscadmin.h"
 #include "replication/slot.h"
 #include "storage/lwlock.h"
 #include "utils/memutils.h"
@@ -35,6 +43,51 @@ typedef struct KnownSlot
 
 static KnownSlot known[MAX_KNOWN_SLOTS];
 static int	nknown = 0;
+static bool loaded = false;
+
+#define SLOTS_FILE "pgha.slots"
+
+/* what an earlier life of this keeper saw (a missing file: nothing) */
+static void
+load_known(void)
+{
+	char	   *text = pgha_read_small_file(DataDir, SLOTS_FILE, 16384);
+	char	   *line;
+	char	   *save = NULL;
+
+	loaded = true;
+	nknown = 0;
+	if (text == NULL)
+		return;
+	for (line = strtok_r(text, "\n", &save); line != NULL && nknown < MAX_KNOWN_SLOTS;
+		 line = strtok_r(NULL, "\n", &save))
+	{
+		char		name[NAMEDATALEN];
+		long long	since;
+
+		if (sscanf(line, "%63s %lld", name, &since) != 2 || since < 0)
+			continue;
+		strlcpy(known[nknown].name, name, NAMEDATALEN);
+		known[nknown].gone_since_ms = (int64) since;
+		nknown++;
+	}
+	free(text);
+}
+
+static void
+save_known(void)
+{
+	StringInfoData buf;
+	char		err[256];
+
+	initStringInfo(&buf);
+	for (int i = 0; i < nknown; i++)
+		appendStringInfo(&buf, "%s " INT64_FORMAT "\n", known[i].name,
+						 known[i].gone_since_ms);
+	if (!pgha_write_file_replace(DataDir, SLOTS_FILE, buf.data, err, sizeof(err)))
+		ereport(WARNING, (errmsg("pgha: %s", err)));
+	pfree(buf.data);
+}
 
 static bool
 slot_exists(const char *name, bool *active)
@@ -116,7 +169,7 @@ remember(const char *name)
 	if (nknown == MAX_KNOWN_SLOTS)
 		return NULL;
 	strlcpy(known[nknown].name, name, NAMEDATALEN);
-	known[nknown].gone_since_ms = 0;
+	known[nknown].gone_since_ms = 1;	/* marked present by the caller */
 	return &known[nknown++];
 }
 
@@ -127,11 +180,13 @@ remember(const char *name)
 void
 keeper_sync_slots(const PghaCluster *cl)
 {
-	int64		now = etcd_now_ms();
+	int64		now = pgha_realtime_ms();
+	bool		changed = false;
+	bool		present[MAX_KNOWN_SLOTS];
 
-	for (int i = 0; i < nknown; i++)
-		if (known[i].gone_since_ms == 0)
-			known[i].gone_since_ms = now;
+	if (!loaded)
+		load_known();
+	memset(present, 0, sizeof(present));
 
 	for (int i = 0; i < cl->nmembers; i++)
 	{
@@ -144,13 +199,25 @@ keeper_sync_slots(const PghaCluster *cl)
 		pgha_slot_name(cl->members[i].name, name, sizeof(name));
 		ks = remember(name);
 		if (ks)
+		{
+			changed |= (ks->gone_since_ms != 0);
 			ks->gone_since_ms = 0;
+			present[ks - known] = true;
+		}
 		if (!slot_exists(name, &active) &&
 			guarded(create_slot, name, "create"))
 			ereport(LOG,
 					(errmsg("pgha: created replication slot \"%s\" for member \"%s\"",
 							name, cl->members[i].name)));
 	}
+
+	/* members that left etcd since the last loop */
+	for (int i = 0; i < nknown; i++)
+		if (!present[i] && known[i].gone_since_ms == 0)
+		{
+			known[i].gone_since_ms = now;
+			changed = true;
+		}
 
 	for (int i = 0; i < nknown; i++)
 	{
@@ -165,6 +232,10 @@ keeper_sync_slots(const PghaCluster *cl)
 					(errmsg("pgha: dropped replication slot \"%s\": its member has been gone for %d s",
 							known[i].name, pgha_member_slot_retention)));
 		known[i] = known[--nknown];
+		present[i] = present[nknown];
+		changed = true;
 		i--;
 	}
+	if (changed)
+		save_known();
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "identity.h"
 #include "node_plan.h"
 
 /*
@@ -123,6 +124,64 @@ publish_final_position(const PghactlSettings *st, const PghactlArgs *args,
 	return PGHACTL_EXIT_OK;
 }
 
+/*
+ * The guard (safety rule 6): the leader key is this node's only when its
+ * value is our name and it sits on the lease this node's keeper recorded
+ * in PGDATA/pgha.lease, under this data directory's instance identity
+ * (identity.h).  A clone or a copied machine carries the leader's file
+ * with the leader's identity, so it never releases the real leader's key.
+ * *ours false with the reason printed.
+ */
+static int
+leader_key_is_ours(const PghactlSettings *st, const PghactlArgs *args,
+				   const char *me, bool *ours)
+{
+	char		prefix[PGHACTL_PREFIX_LEN];
+	char		key[PGHACTL_PREFIX_LEN + 16];
+	char		inst[PGHA_INSTANCE_LEN];
+	char		errbuf[512];
+	EtcdClient *client;
+	EtcdKVList	kvs;
+	EtcdError	err;
+	int64_t		lease = 0;
+	int			rc;
+
+	*ours = false;
+	if (args->pgdata == NULL)
+	{
+		printf("leader-release needs -D PGDATA to tell this node's lease: the leader key is left alone\n");
+		return PGHACTL_EXIT_OK;
+	}
+	if (pgha_instance_id(args->pgdata, inst, sizeof(inst), errbuf, sizeof(errbuf)))
+		lease = pgha_own_lease(args->pgdata, inst);
+	if ((rc = pghactl_prefix(st, prefix, sizeof(prefix))) != PGHACTL_EXIT_OK)
+		return rc;
+	client = pghactl_client(st, &rc);
+	if (client == NULL)
+		return rc;
+	snprintf(key, sizeof(key), "%sleader", prefix);
+	if (etcd_get(client, key, &kvs, &err) != ETCD_OK)
+	{
+		etcd_client_free(client);
+		return pghactl_report_etcd(st, &err);
+	}
+	etcd_client_free(client);
+	if (kvs.count == 0)
+		printf("there is no leader key %s: nothing to release\n", key);
+	else if (strcmp(kvs.kvs[0].value, me) != 0)
+		printf("the leader key %s names \"%s\", not \"%s\": left alone\n",
+			   key, kvs.kvs[0].value, me);
+	else if (lease == 0 || kvs.kvs[0].lease != lease)
+		printf("the leader key %s names \"%s\" but sits on lease %lld, which is not this node's (%s): left alone\n",
+			   key, me, (long long) kvs.kvs[0].lease,
+			   lease ? "its lease file names another" :
+			   "no lease file of this data directory's own");
+	else
+		*ours = true;
+	etcd_kvlist_free(&kvs);
+	return PGHACTL_EXIT_OK;
+}
+
 int
 pghactl_cmd_leader_release(const PghactlSettings *st, const PghactlArgs *args)
 {
@@ -131,8 +190,13 @@ pghactl_cmd_leader_release(const PghactlSettings *st, const PghactlArgs *args)
 	char		holder[PGHA_NAME_LEN];
 	bool		deleted;
 	bool		present;
+	bool		ours;
 	int			rc;
 
+	if ((rc = leader_key_is_ours(st, args, me, &ours)) != PGHACTL_EXIT_OK)
+		return rc;
+	if (!ours)
+		return PGHACTL_EXIT_NOT_OURS;
 	if (args->pgdata != NULL &&
 		(rc = publish_final_position(st, args, me)) != PGHACTL_EXIT_OK)
 		return rc;

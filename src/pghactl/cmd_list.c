@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decide.h"
+#include "identity.h"
 #include "isotime.h"
 #include "table.h"
 
@@ -300,8 +302,34 @@ warn_config(const char *prefix, const EtcdKVList *kvs)
 		fprintf(stderr, "pghactl: warning: %s: %s\n", key, err);
 }
 
+/*
+ * With -D: is this node kept out because another live member uses its name?
+ * (Safety rule 6; such a node writes nothing to etcd, so only it can say.)
+ */
+static void
+print_identity(const PghactlSettings *st, const PghaCluster *cl,
+			   const char *pgdata)
+{
+	const char *me = pghactl_conf_get(st, PS_NODE_NAME);
+	char		inst[PGHA_INSTANCE_LEN];
+	char		err[256];
+	char		why[PGHA_ERR_LEN];
+	const PghaMember *other;
+
+	if (pgdata == NULL || me == NULL || me[0] == '\0')
+		return;
+	if (!pgha_instance_id(pgdata, inst, sizeof(inst), err, sizeof(err)))
+		inst[0] = '\0';
+	other = pgha_name_taken(cl, me, pgha_own_lease(pgdata, inst), inst);
+	if (other == NULL)
+		return;
+	pgha_name_taken_reason(other, why, sizeof(why));
+	printf(" This node (%s): %s; it holds no key and writes nothing\n",
+		   pgdata, why);
+}
+
 int
-pghactl_cmd_list(const PghactlSettings *st)
+pghactl_cmd_list(const PghactlSettings *st, const char *pgdata)
 {
 	EtcdKVList	kvs;
 	char		prefix[PGHACTL_PREFIX_LEN];
@@ -327,6 +355,8 @@ pghactl_cmd_list(const PghactlSettings *st)
 		fprintf(stderr, "pghactl: out of memory\n");
 		rc = PGHACTL_EXIT_ETCD;
 	}
+	else
+		print_identity(st, cl, pgdata);
 	fflush(stdout);
 	free(rows);
 	free(cl);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "node_files.h"
+#include "identity.h"
 #include "node_plan.h"
 #include "settings.h"
 
@@ -290,6 +291,7 @@ pghactl_cmd_node_plan(const PghactlSettings *st, const PghactlArgs *args)
 	PghaLocalNode node;
 	PghaCluster *cl;
 	PghaNodePlan plan;
+	char		inst[PGHA_INSTANCE_LEN];
 	EtcdClient *client;
 	EtcdKVList	kvs;
 	EtcdError	err;
@@ -307,6 +309,12 @@ pghactl_cmd_node_plan(const PghactlSettings *st, const PghactlArgs *args)
 
 	memset(&node, 0, sizeof(node));
 	node.name = me;
+	/* rule 6: which instance is this, and which lease is its own */
+	if (pgha_instance_id(args->pgdata, inst, sizeof(inst), errbuf, sizeof(errbuf)))
+	{
+		node.instance = inst;
+		node.lease = pgha_own_lease(args->pgdata, inst);
+	}
 	if (kind == DIR_CLUSTER)
 	{
 		if (!pghactl_read_controldata(args, &cd, errbuf, sizeof(errbuf)))

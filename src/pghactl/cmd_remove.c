@@ -35,7 +35,7 @@ ask(const PghactlSettings *st, const PghaCluster *cl)
 	char		answer[PGHA_NAME_LEN + 64];
 	char		question[PGHA_NAME_LEN + 128];
 
-	(void) pghactl_cmd_list(st);
+	(void) pghactl_cmd_list(st, NULL);
 	if (!pghactl_prompt("Please confirm the cluster name to remove", answer,
 						sizeof(answer)) || strcmp(answer, scope) != 0)
 	{

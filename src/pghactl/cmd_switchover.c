@@ -162,7 +162,7 @@ static bool
 confirm(const PghactlSettings *st, const char *question)
 {
 	printf("Current cluster topology\n");
-	(void) pghactl_cmd_list(st);
+	(void) pghactl_cmd_list(st, NULL);
 	return pghactl_confirm(question);
 }
 

@@ -53,7 +53,7 @@ typedef struct Command
 static int
 run_list(const PghactlSettings *st, const PghactlArgs *args)
 {
-	return pghactl_cmd_list(st);
+	return pghactl_cmd_list(st, args->pgdata);
 }
 
 static int
@@ -63,7 +63,7 @@ run_show_config(const PghactlSettings *st, const PghactlArgs *args)
 }
 
 static const Command commands[] = {
-	{"list", run_list, CMD_ETCD, "",
+	{"list", run_list, CMD_ETCD | CMD_PGDATA_OPT, " [-D PGDATA]",
 		"show the members of the cluster, as patronictl list does",
 		"Show the cluster's members, one row each, as patronictl 3 lists them:\n"
 		"name, host, role (Leader or Replica, from the leader key), state,\n"
@@ -71,7 +71,9 @@ static const Command commands[] = {
 		"(\"unknown\" when a member publishes no position).  Reads etcd only: the\n"
 		"members' servers need not be reachable.  \" Maintenance mode: on\" follows\n"
 		"the table when the cluster is paused.  Member keys that cannot be decoded\n"
-		"are reported on stderr.\n"},
+		"are reported on stderr.  With -D, a line after the table says when this\n"
+		"node is kept out of the cluster because another live member uses its\n"
+		"name (safety rule 6).\n"},
 	{"show-config", run_show_config, CMD_ETCD, "",
 		"show the cluster's dynamic configuration (the config key)",
 		"Print the cluster's dynamic configuration, the JSON stored in the\n"

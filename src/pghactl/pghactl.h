@@ -96,7 +96,7 @@ extern int	pghactl_prefix(const PghactlSettings *st, char *prefix,
 extern EtcdClient *pghactl_client(const PghactlSettings *st, int *rc);
 extern int	pghactl_report_etcd(const PghactlSettings *st, const EtcdError *err);
 
-extern int	pghactl_cmd_list(const PghactlSettings *st);
+extern int	pghactl_cmd_list(const PghactlSettings *st, const char *pgdata);
 extern int	pghactl_cmd_show_config(const PghactlSettings *st);
 
 /* the operator's requests (cmd_pause.c, cmd_switchover.c, ...) */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "decide.h"
+#include "watchdog_policy.h"
 
 static PghaCluster cl;
 static PghaLocalState local;
@@ -355,6 +356,197 @@ test_sync_mode_refuses_named_non_sync(void **state)
 	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
 }
 
+/* ---- safety rule 6: identity ---- */
+
+static PghaMember *
+add_id_member(const char *name, int64_t lease, const char *instance)
+{
+	PghaMember *m = &cl.members[cl.nmembers++];
+
+	memset(m, 0, sizeof(*m));
+	strcpy(m->name, name);
+	strcpy(m->conn_url, "postgres://10.0.0.1:5432/postgres");
+	strcpy(m->role, "master");
+	strcpy(m->instance, instance);
+	m->lease = lease;
+	m->xlog_location = 100;
+	m->failover_priority = 1;
+	return m;
+}
+
+static void
+test_duplicate_name_primary_holds_nothing(void **state)
+{
+	/* a clone of the leader pg1, promoted, with pg1's config */
+	set_initialized("7711517793368109282");
+	set_leader("pg1");
+	add_id_member("pg1", 111, "aaaaaaaaaaaaaaaa");
+	local.lease = 222;
+	local.instance = "bbbbbbbbbbbbbbbb";
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_DUPLICATE_NAME);
+	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
+	assert_false(d.promote);
+	assert_false(d.write_initialize);
+	assert_false(d.write_config);
+	assert_false(d.publish_optime);
+	assert_false(d.refresh_member);
+	assert_string_equal(d.reason,
+						"member name \"pg1\" is used by a live member at postgres://10.0.0.1:5432/postgres");
+}
+
+static void
+test_duplicate_name_replica_does_not_promote(void **state)
+{
+	set_initialized("7711517793368109282");
+	set_leader("pg1");
+	add_id_member("pg1", 111, "aaaaaaaaaaaaaaaa");
+	local.in_recovery = true;
+	local.lsn = 100;
+	local.lease = 222;
+	local.instance = "bbbbbbbbbbbbbbbb";
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_DUPLICATE_NAME);
+	assert_false(d.promote);
+	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
+}
+
+static void
+test_own_member_key_is_not_a_duplicate(void **state)
+{
+	set_initialized("7711517793368109282");
+	set_leader("pg1");
+	/* on our lease */
+	add_id_member("pg1", 222, "");
+	local.lease = 222;
+	local.instance = "bbbbbbbbbbbbbbbb";
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_LEADER);
+	/* our previous life: another lease (shared memory lost), our instance */
+	cl.members[0].lease = 111;
+	strcpy(cl.members[0].instance, "bbbbbbbbbbbbbbbb");
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_LEADER);
+	/* a key on no lease is no live node */
+	cl.members[0].lease = 0;
+	strcpy(cl.members[0].instance, "cccccccccccccccc");
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_LEADER);
+}
+
+static void
+test_name_taken_without_instance_field(void **state)
+{
+	/* Patroni or an older pgha: no pgha_instance, another lease */
+	set_initialized("7711517793368109282");
+	add_id_member("pg1", 111, "");
+	local.lease = 222;
+	local.instance = "bbbbbbbbbbbbbbbb";
+	assert_non_null(pgha_name_taken(&cl, "pg1", 222, "bbbbbbbbbbbbbbbb"));
+	/* no lease yet and no instance known: still taken */
+	assert_non_null(pgha_name_taken(&cl, "pg1", 0, NULL));
+	assert_null(pgha_name_taken(&cl, "pg2", 222, "bbbbbbbbbbbbbbbb"));
+	/* another member's key under another name is no concern */
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_DUPLICATE_NAME);
+}
+
+static void
+test_foreign_primary_says_why(void **state)
+{
+	set_initialized("1234");
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_FOREIGN_CLUSTER);
+	assert_string_equal(d.reason,
+						"system identifier 7711517793368109282 differs from the cluster's 1234 (initialize key): another cluster's node");
+	/* foreign wins over a duplicate name: both write nothing */
+	add_id_member("pg1", 111, "aaaaaaaaaaaaaaaa");
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_FOREIGN_CLUSTER);
+}
+
+/* ---- the watchdog device ---- */
+
+static void
+test_watchdog_required_vetoes_leading(void **state)
+{
+	set_initialized("7711517793368109282");
+	local.watchdog_blocks = true;
+	local.watchdog_problem = "no device";
+	/* a primary, no leader: does not take the key, fences */
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_FENCE);
+	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
+	assert_false(d.publish_optime);
+	assert_string_equal(d.reason, "pgha.watchdog_mode is required: no device; not leading");
+	/* a primary holding the key lets it go */
+	set_leader("pg1");
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_FENCE);
+	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
+	/* paused: not fenced */
+	cl.config.pause = true;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_PAUSED);
+}
+
+static void
+test_watchdog_required_candidate_does_not_promote(void **state)
+{
+	set_initialized("7711517793368109282");
+	local.in_recovery = true;
+	local.lsn = 100;
+	local.peers_wait_over = true;
+	local.watchdog_blocks = true;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_NOT_CANDIDATE);
+	assert_false(d.promote);
+	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
+	assert_non_null(strstr(d.reason, "pgha.watchdog_mode is required"));
+	/* a replica following a leader is not concerned */
+	set_leader("pg2");
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_REPLICA);
+	assert_string_equal(d.reason, "");
+}
+
+static void
+test_watchdog_mode_verdicts(void **state)
+{
+	PghaWatchdogAttempt a;
+	char		msg[256];
+
+	memset(&a, 0, sizeof(a));
+	a.device = "/dev/watchdog";
+	a.loop_wait = 2;
+	a.wanted_timeout = pgha_watchdog_timeout(10, 5);
+	assert_int_equal(a.wanted_timeout, 5);
+	assert_int_equal(pgha_watchdog_timeout(10, -1), 5);
+	a.error = "No such file or directory";
+
+	assert_int_equal(pgha_watchdog_verdict(PGHA_WD_OFF, &a, msg, sizeof(msg)), PGHA_WDV_OK);
+	assert_int_equal(pgha_watchdog_verdict(PGHA_WD_AUTOMATIC, &a, msg, sizeof(msg)), PGHA_WDV_WARN);
+	assert_string_equal(msg, "the watchdog device /dev/watchdog could not be activated: No such file or directory");
+	assert_int_equal(pgha_watchdog_verdict(PGHA_WD_REQUIRED, &a, msg, sizeof(msg)), PGHA_WDV_REFUSE);
+
+	a.opened = true;
+	a.actual_timeout = 5;
+	assert_int_equal(pgha_watchdog_verdict(PGHA_WD_REQUIRED, &a, msg, sizeof(msg)), PGHA_WDV_OK);
+	assert_string_equal(msg, "");
+	/* the device kept a longer timeout than asked: unsafe */
+	a.actual_timeout = 60;
+	assert_int_equal(pgha_watchdog_verdict(PGHA_WD_REQUIRED, &a, msg, sizeof(msg)), PGHA_WDV_REFUSE);
+	assert_int_equal(pgha_watchdog_verdict(PGHA_WD_AUTOMATIC, &a, msg, sizeof(msg)), PGHA_WDV_WARN);
+	/* shorter than loop_wait: it would fire between two pings */
+	a.actual_timeout = 1;
+	assert_int_equal(pgha_watchdog_verdict(PGHA_WD_REQUIRED, &a, msg, sizeof(msg)), PGHA_WDV_REFUSE);
+	/* ttl - safety_margin below loop_wait: no safe watchdog at all */
+	a.actual_timeout = 5;
+	a.wanted_timeout = pgha_watchdog_timeout(6, 5);
+	assert_int_equal(pgha_watchdog_verdict(PGHA_WD_REQUIRED, &a, msg, sizeof(msg)), PGHA_WDV_REFUSE);
+	assert_non_null(strstr(msg, "shorter than loop_wait"));
+}
+
 static void
 test_verdict_texts(void **state)
 {
@@ -390,6 +582,14 @@ main(void)
 		cmocka_unit_test_setup(test_sync_mode_old_leader_may_take_over, setup),
 		cmocka_unit_test_setup(test_sync_mode_two_sync_standbys_compete, setup),
 		cmocka_unit_test_setup(test_sync_mode_refuses_named_non_sync, setup),
+		cmocka_unit_test_setup(test_duplicate_name_primary_holds_nothing, setup),
+		cmocka_unit_test_setup(test_duplicate_name_replica_does_not_promote, setup),
+		cmocka_unit_test_setup(test_own_member_key_is_not_a_duplicate, setup),
+		cmocka_unit_test_setup(test_name_taken_without_instance_field, setup),
+		cmocka_unit_test_setup(test_foreign_primary_says_why, setup),
+		cmocka_unit_test_setup(test_watchdog_required_vetoes_leading, setup),
+		cmocka_unit_test_setup(test_watchdog_required_candidate_does_not_promote, setup),
+		cmocka_unit_test_setup(test_watchdog_mode_verdicts, setup),
 		cmocka_unit_test_setup(test_verdict_texts, setup),
 	};
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "identity.h"
 #include "node_plan.h"
 #include "controldata_fixtures.h"
 
@@ -415,6 +416,89 @@ test_bootstrap_own_leader_key_waits(void **state)
 	set_initialize(SYSID);
 	set_leader("n1", 1);
 	plan_is(PGHA_PLAN_WAIT, "waiting for its lease to expire");
+}
+
+/* ---- safety rule 6: a name another live member uses ---- */
+
+static void
+set_member_identity(const char *name, int64_t lease, const char *instance)
+{
+	PghaMember *m = (PghaMember *) pgha_cluster_find_member(&cl, name);
+
+	m->lease = lease;
+	strcpy(m->instance, instance);
+}
+
+static void
+test_clone_of_leader_with_its_name_waits(void **state)
+{
+	/* a clone of n1, stopped ("shut down"), named n1: no release, no start */
+	load(cd_primary_shutdown);
+	set_initialize(SYSID);
+	set_leader("n1", 1);
+	set_member_identity("n1", 111, "aaaaaaaaaaaaaaaa");
+	node.instance = "bbbbbbbbbbbbbbbb";
+	node.lease = 0;				/* its copied pgha.lease is not trusted */
+	plan_is(PGHA_PLAN_WAIT,
+			"member name \"n1\" is used by a live member at postgres://127.0.0.1:25751/postgres");
+	/* the real n1, stopped cleanly: its own lease, it releases */
+	node.instance = "aaaaaaaaaaaaaaaa";
+	node.lease = 111;
+	plan_is(PGHA_PLAN_RELEASE, "release");
+}
+
+static void
+test_empty_node_named_like_a_replica_waits(void **state)
+{
+	/* no data directory, named n1 while a live replica n1 runs */
+	set_initialize(SYSID);
+	set_leader("n2", 1);
+	add_member("n1", "postgres://127.0.0.1:25751/postgres", 1);
+	set_member_identity("n1", 333, "aaaaaaaaaaaaaaaa");
+	node.instance = "bbbbbbbbbbbbbbbb";
+	plan_is(PGHA_PLAN_WAIT, "member name \"n1\" is used by a live member at postgres://127.0.0.1:25751/postgres");
+	/* the same data directory after a postmaster restart: its own previous life */
+	node.instance = "aaaaaaaaaaaaaaaa";
+	plan_is(PGHA_PLAN_CLONE, "clone 127.0.0.1 25752");
+}
+
+static void
+test_instance_identity_and_lease_file(void **state)
+{
+	char		a[PGHA_INSTANCE_LEN];
+	char		b[PGHA_INSTANCE_LEN];
+	char		c[PGHA_INSTANCE_LEN];
+	PghaLeaseFile lf;
+	PghaLeaseFile back;
+	char	   *text;
+	char		err[256];
+
+	pgha_instance_id_of("0c3c-boot-1", "/var/lib/pg/data", a, sizeof(a));
+	pgha_instance_id_of("0c3c-boot-1", "/var/lib/pg/clone", b, sizeof(b));
+	pgha_instance_id_of("0c3c-boot-2", "/var/lib/pg/data", c, sizeof(c));
+	assert_int_equal(strlen(a), 16);
+	assert_string_not_equal(a, b);	/* a clone on the same machine */
+	assert_string_not_equal(a, c);	/* a copied VM, or after a reboot */
+	pgha_instance_id_of("0c3c-boot-1", "/var/lib/pg/data", b, sizeof(b));
+	assert_string_equal(a, b);	/* a postmaster restart */
+	assert_true(pgha_instance_id("/tmp", b, sizeof(b), err, sizeof(err)));
+	assert_false(pgha_instance_id("/nonexistent/pgdata", b, sizeof(b), err, sizeof(err)));
+
+	memset(&lf, 0, sizeof(lf));
+	lf.lease_id = 7587869812345678LL;
+	lf.lease_ttl = 9;
+	strcpy(lf.instance, a);
+	text = pgha_lease_file_text(&lf);
+	assert_true(pgha_lease_file_parse(text, &back));
+	assert_int_equal(back.lease_id, lf.lease_id);
+	assert_int_equal(back.lease_ttl, 9);
+	assert_string_equal(back.instance, a);
+	free(text);
+	assert_false(pgha_lease_file_parse("1 0 9 0123456789abcdef\n", &back));
+	assert_false(pgha_lease_file_parse("2 5 9 0123456789abcdef\n", &back));
+	assert_false(pgha_lease_file_parse("1 5 9 0123\n", &back));
+	assert_false(pgha_lease_file_parse("garbage", &back));
+	assert_false(pgha_lease_file_parse(NULL, &back));
 }
 
 /* ---- the plan: a data directory ---- */
@@ -847,6 +931,9 @@ main(void)
 		cmocka_unit_test_setup(test_bootstrap_clone_ipv6_and_default_port, setup),
 		cmocka_unit_test_setup(test_bootstrap_leader_without_member_waits, setup),
 		cmocka_unit_test_setup(test_bootstrap_own_leader_key_waits, setup),
+		cmocka_unit_test_setup(test_clone_of_leader_with_its_name_waits, setup),
+		cmocka_unit_test_setup(test_empty_node_named_like_a_replica_waits, setup),
+		cmocka_unit_test_setup(test_instance_identity_and_lease_file, setup),
 		cmocka_unit_test_setup(test_foreign_system_identifier_waits, setup),
 		cmocka_unit_test_setup(test_initialize_claim_in_progress_is_not_foreign, setup),
 		cmocka_unit_test_setup(test_no_leader_starts_standby_without_upstream, setup),

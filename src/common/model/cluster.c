@@ -266,6 +266,7 @@ member_set_defaults(PghaMember *m)
 	m->state[0] = '\0';
 	m->role[0] = '\0';
 	m->version[0] = '\0';
+	m->instance[0] = '\0';
 	m->xlog_location = -1;
 	m->timeline = 0;
 	m->nofailover = false;
@@ -331,7 +332,8 @@ pgha_member_from_json(const char *json, PghaMember *m,
 		!pgha_json_get_string(root, "api_url", tmp.api_url, sizeof(tmp.api_url), errbuf, errlen) ||
 		!pgha_json_get_string(root, "state", tmp.state, sizeof(tmp.state), errbuf, errlen) ||
 		!pgha_json_get_string(root, "role", tmp.role, sizeof(tmp.role), errbuf, errlen) ||
-		!pgha_json_get_string(root, "version", tmp.version, sizeof(tmp.version), errbuf, errlen))
+		!pgha_json_get_string(root, "version", tmp.version, sizeof(tmp.version), errbuf, errlen) ||
+		!pgha_json_get_string(root, "pgha_instance", tmp.instance, sizeof(tmp.instance), errbuf, errlen))
 		goto done;
 
 	rc = get_int64(root, "xlog_location", false, 0, INT64_MAX, &n, errbuf, errlen);
@@ -454,6 +456,8 @@ pgha_member_to_json(const PghaMember *m)
 		ok = put(root, "xlog_location", json_integer(m->xlog_location));
 	if (ok && m->timeline > 0)
 		ok = put(root, "timeline", json_integer(m->timeline));
+	if (ok && m->instance[0] != '\0')
+		ok = put(root, "pgha_instance", json_string(m->instance));
 	return dump_and_free(root, ok);
 }
 

@@ -42,6 +42,9 @@ typedef struct PghaMember
 	bool		nofailover;		/* tags */
 	bool		nosync;
 	int			failover_priority;	/* default 1 */
+	char		instance[PGHA_WORD_LEN];	/* "pgha_instance" (identity.h), a
+											 * field Patroni ignores; "" when
+											 * absent */
 	int64_t		lease;			/* etcd lease of the key (not JSON) */
 	int64_t		mod_revision;	/* etcd revision of the key's last change */
 } PghaMember;

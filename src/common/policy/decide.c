@@ -5,7 +5,13 @@
  *
  * Rows are checked top to bottom; the first that matches decides.
  *
- *	 sysid differs from "initialize"         -> foreign cluster: touch nothing
+ *	 sysid differs from "initialize"         -> foreign cluster: write
+ *												nothing, fence a primary
+ *	 our name's member key is another live   -> duplicate name: write
+ *	 node's (pgha_name_taken)					nothing, fence a primary
+ *	 watchdog required but not activated     -> never take or keep the key:
+ *												a primary fences, a replica
+ *												is no candidate
  *	 primary, leader key absent              -> acquire it
  *	 primary, leader key is ours             -> hold it, publish optime
  *	 primary, leader key is another's        -> fence (safety rule 1)
@@ -227,20 +233,58 @@ decide_failover(const PghaLocalState *local, const PghaCluster *cl,
 		take_over(local, out, "the best candidate");
 }
 
-void
-pgha_decide(const PghaLocalState *local, const PghaCluster *cl,
-			PghaDecision *out)
+const PghaMember *
+pgha_name_taken(const PghaCluster *cl, const char *name, int64_t own_lease,
+				const char *own_instance)
 {
+	const PghaMember *m = pgha_cluster_find_member(cl, name);
+
+	if (m == NULL || m->lease == 0)
+		return NULL;			/* absent, or on no lease: not a live node */
+	if (own_lease != 0 && m->lease == own_lease)
+		return NULL;
+	if (own_instance != NULL && own_instance[0] != '\0' &&
+		strcmp(m->instance, own_instance) == 0)
+		return NULL;			/* our own previous life */
+	return m;
+}
+
+void
+pgha_name_taken_reason(const PghaMember *m, char *buf, size_t buflen)
+{
+	snprintf(buf, buflen, "member name \"%s\" is used by a live member at %s",
+			 m->name, m->conn_url[0] ? m->conn_url : "an unknown address");
+}
+
+static void
+decide_table(const PghaLocalState *local, const PghaCluster *cl,
+			 PghaDecision *out)
+{
+	const PghaMember *other;
+
 	memset(out, 0, sizeof(*out));
 	out->leader_action = PGHA_LEADER_NONE;
 	out->write_config = !cl->has_config;
 
+	/* safety rule 6: write nothing, hold nothing, fence a primary */
 	if (!same_system(local, cl))
 	{
+		char		sysid[PGHA_WORD_LEN];
+
+		snprintf(sysid, sizeof(sysid), "%" PRIu64, local->system_identifier);
 		out->verdict = PGHA_V_FOREIGN_CLUSTER;
 		out->write_config = false;
 		snprintf(out->reason, sizeof(out->reason),
-				 "the initialize key names system %s", cl->initialize);
+				 "system identifier %s differs from the cluster's %s (initialize key): another cluster's node",
+				 sysid, cl->initialize);
+		return;
+	}
+	other = pgha_name_taken(cl, local->name, local->lease, local->instance);
+	if (other != NULL)
+	{
+		out->verdict = PGHA_V_DUPLICATE_NAME;
+		out->write_config = false;
+		pgha_name_taken_reason(other, out->reason, sizeof(out->reason));
 		return;
 	}
 
@@ -295,6 +339,40 @@ pgha_decide(const PghaLocalState *local, const PghaCluster *cl,
 	}
 }
 
+/*
+ * pgha.watchdog_mode = required and the device could not be activated:
+ * whatever the table said, take and keep no leader key (Patroni: "Demoting
+ * self because watchdog could not be activated").  Maintenance mode keeps
+ * the primary as it is, as for every other fence.
+ */
+static void
+watchdog_veto(const PghaLocalState *local, const PghaCluster *cl,
+			  PghaDecision *out)
+{
+	const char *why = local->watchdog_problem ? local->watchdog_problem
+		: "the watchdog device could not be activated";
+
+	if (!local->watchdog_blocks || out->leader_action == PGHA_LEADER_NONE)
+		return;
+	out->leader_action = PGHA_LEADER_NONE;
+	out->promote = false;
+	out->publish_optime = false;
+	if (local->in_recovery)
+		out->verdict = cl->has_leader ? PGHA_V_REPLICA : PGHA_V_NOT_CANDIDATE;
+	else
+		out->verdict = cl->config.pause ? PGHA_V_PAUSED : PGHA_V_FENCE;
+	snprintf(out->reason, sizeof(out->reason),
+			 "pgha.watchdog_mode is required: %s; not leading", why);
+}
+
+void
+pgha_decide(const PghaLocalState *local, const PghaCluster *cl,
+			PghaDecision *out)
+{
+	decide_table(local, cl, out);
+	watchdog_veto(local, cl, out);
+}
+
 const char *
 pgha_verdict_text(PghaVerdict v)
 {
@@ -320,6 +398,8 @@ pgha_verdict_text(PghaVerdict v)
 			return "paused";
 		case PGHA_V_FOREIGN_CLUSTER:
 			return "system identifier differs from the cluster's";
+		case PGHA_V_DUPLICATE_NAME:
+			return "member name used by another live member";
 	}
 	return "unknown";
 }

@@ -44,6 +44,23 @@ typedef struct PghaLocalState
 	 */
 	bool		request_due;
 	bool		request_wait_over;
+
+	/*
+	 * Identity (safety rule 6): the lease this keeper holds (0 = none yet)
+	 * and its instance identity (identity.h; NULL or "" = unknown).  A
+	 * member key with our name on a live lease that is not ours, carrying
+	 * another instance, means another live node uses our name.
+	 */
+	int64_t		lease;
+	const char *instance;
+
+	/*
+	 * The watchdog device (pgha.watchdog_mode = required): false when it
+	 * could not be activated; then this node neither takes nor keeps the
+	 * leader key, and watchdog_problem says why.
+	 */
+	bool		watchdog_blocks;
+	const char *watchdog_problem;
 } PghaLocalState;
 
 typedef enum PghaLeaderAction
@@ -64,7 +81,8 @@ typedef enum PghaVerdict
 	PGHA_V_FENCE,				/* primary, another member holds the key */
 	PGHA_V_SWITCHOVER,			/* leader, a switchover away from it is due */
 	PGHA_V_PAUSED,				/* maintenance mode: no failover, no fencing */
-	PGHA_V_FOREIGN_CLUSTER		/* initialize names another system */
+	PGHA_V_FOREIGN_CLUSTER,		/* initialize names another system */
+	PGHA_V_DUPLICATE_NAME		/* another live member uses our name */
 } PghaVerdict;
 
 typedef struct PghaDecision
@@ -82,5 +100,21 @@ typedef struct PghaDecision
 extern void pgha_decide(const PghaLocalState *local, const PghaCluster *cl,
 						PghaDecision *out);
 extern const char *pgha_verdict_text(PghaVerdict v);
+
+/*
+ * The member key of another live node that uses name: on a lease (it
+ * lives) that is not own_lease, with an instance other than own_instance
+ * (our own previous life, after a postmaster restart, has ours).  NULL when
+ * the name is ours to use.  A key without pgha_instance (Patroni, an older
+ * pgha) on another lease counts as another node: its lease runs out within
+ * ttl if it is in fact our own.
+ */
+extern const PghaMember *pgha_name_taken(const PghaCluster *cl,
+										 const char *name, int64_t own_lease,
+										 const char *own_instance);
+
+/* the one-line reason for a taken name: member name "n1" is used by ... */
+extern void pgha_name_taken_reason(const PghaMember *m, char *buf,
+								   size_t buflen);
 
 #endif							/* PGHA_DECIDE_H */

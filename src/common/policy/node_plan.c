@@ -4,7 +4,14 @@
  *	  The watchdog's decisions (see node_plan.h): the plan for a stopped
  *	  node, the parsing of pg_controldata, and the hung-keeper guard.
  *
- * The plan, first matching row wins.  No data directory yet (bootstrap):
+ * The plan, first matching row wins.  First, whatever the data directory:
+ *
+ *	 our name's member key is another live node's       -> wait (rule 6: the
+ *	 (pgha_name_taken: another lease and instance)         name is taken; a
+ *														   clone would take
+ *														   its slot and key)
+ *
+ * No data directory yet (bootstrap):
  *
  *	 leader key held by another member with a conn_url -> clone it
  *	 leader key names this node                         -> wait (its lease
@@ -42,6 +49,8 @@
  *-------------------------------------------------------------------------
  */
 #include "node_plan.h"
+
+#include "decide.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -395,6 +404,13 @@ pgha_node_plan(const PghaLocalNode *node, const PghaCluster *cl,
 	int64_t		switch_lsn;
 
 	memset(out, 0, sizeof(*out));
+	m = pgha_name_taken(cl, node->name, node->lease, node->instance);
+	if (m != NULL)
+	{
+		plan_set(out, PGHA_PLAN_WAIT, NULL, 0);
+		pgha_name_taken_reason(m, out->reason, sizeof(out->reason));
+		return;
+	}
 	if (cd == NULL)
 	{
 		plan_bootstrap(node, cl, out);

@@ -67,6 +67,8 @@ typedef struct PghaLocalNode
 	bool		fenced;			/* PGDATA/pgha.fenced exists */
 	bool		backup_label;	/* PGDATA/backup_label exists: a clone or a
 								 * rewound copy that has not started yet */
+	const char *instance;		/* identity.h; NULL or "" = unknown */
+	int64_t		lease;			/* from a trusted PGDATA/pgha.lease; 0 = none */
 } PghaLocalNode;
 
 typedef enum PghaPlanAction
