@@ -55,18 +55,18 @@ record_lease(const Keeper *k)
 	char	   *text;
 	char		err[256];
 
-	if (k->lease_id == 0 || k->lease_id == lease_recorded ||
+	if (pgha_lease_current(&k->lease) == 0 || pgha_lease_current(&k->lease) == lease_recorded ||
 		keeper_instance()[0] == '\0')
 		return;
 	memset(&lf, 0, sizeof(lf));
-	lf.lease_id = k->lease_id;
-	lf.lease_ttl = k->lease_ttl;
+	lf.lease_id = pgha_lease_current(&k->lease);
+	lf.lease_ttl = k->lease.slot[0].ttl_s;
 	strlcpy(lf.instance, keeper_instance(), sizeof(lf.instance));
 	text = pgha_lease_file_text(&lf);
 	if (text == NULL)
 		return;
 	if (pgha_write_file_replace(DataDir, PGHA_LEASE_FILE, text, err, sizeof(err)))
-		lease_recorded = k->lease_id;
+		lease_recorded = pgha_lease_current(&k->lease);
 	else
 		keeper_log_problem(WARNING, ERRCODE_IO_ERROR, err);
 	free(text);
@@ -81,7 +81,7 @@ keeper_identity_fill(const Keeper *k, const CycleResult *res,
 	bool		could_lead;
 
 	record_lease(k);
-	local->lease = k->lease_id;
+	local->lease = pgha_lease_current(&k->lease);
 	local->instance = keeper_instance();
 	could_lead = !local->in_recovery || !cl->has_leader ||
 		strcmp(cl->leader, local->name) == 0;
@@ -117,7 +117,7 @@ keeper_identity_refusal(const Keeper *k, const CycleResult *res)
 		strcmp(cl->initialize, sysid) != 0)
 		return psprintf("refused: system identifier %s differs from the cluster's %s (initialize key): this node belongs to another cluster",
 						sysid, cl->initialize);
-	other = pgha_name_taken(cl, pgha_node_name, k->lease_id, keeper_instance());
+	other = pgha_name_taken(cl, pgha_node_name, pgha_lease_current(&k->lease), keeper_instance());
 	if (other != NULL)
 	{
 		pgha_name_taken_reason(other, why, sizeof(why));
