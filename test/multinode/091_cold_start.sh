@@ -15,6 +15,7 @@ CLUSTER_SCOPE=coldstart CLUSTER_PG_BASE=26710 CLUSTER_ETCD_PORT=24720
 
 ctl() { ./pghactl --endpoints "$CLUSTER_E" --scope "$CLUSTER_SCOPE" "$@"; }
 no_leader_key() { [ -z "$(cluster_leader)" ]; }
+in_recovery() { [ "$(node_sql "$1" "SELECT pg_is_in_recovery()")" = t ]; }
 
 cluster_start_loaded
 L=$CLUSTER_OLD
@@ -36,10 +37,10 @@ note "final: $(cluster_etcd_get "/service/$CLUSTER_SCOPE/pgha_final")"
 
 cluster_restart_node "$B"
 t0=$(cluster_now_ms)
-expect "$B starts as a standby" poll_until 30 test "$(node_sql "$B" "SELECT pg_is_in_recovery()")" = t
+expect "$B starts as a standby" poll_until 30 in_recovery "$B"
 # the other members' keys expire within ttl; before the fix B promoted then
 if poll_until $((CLUSTER_TTL * 2 + 5)) node_writable "$B"; then
-	not_ok "$B, behind the stopped leader's final position, does not promote alone ($((($(cluster_now_ms) - t0))) ms after its start it did)"
+	not_ok "$B, behind the stopped leader's final position, does not promote alone ($(($(cluster_now_ms) - t0)) ms after its start it did)"
 	cluster_dump
 else
 	ok "$B, behind the stopped leader's final position, does not promote alone"
