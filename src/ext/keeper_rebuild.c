@@ -51,6 +51,7 @@
 static char *config_cache = NULL;
 static char *history_cache = NULL;
 static bool caches_loaded = false;
+static bool deciding_from_cache = false;	/* logged once, until it ends */
 
 static char *
 load_cache(const char *name)
@@ -115,6 +116,11 @@ keeper_rebuild_after_read(Keeper *k, CycleResult *res, const EtcdKVList *kvs)
 	if (kv != NULL && cl->history_valid && kv->value_len < CACHE_MAX)
 		store_cache(&history_cache, HISTORY_CACHE_FILE, kv->value);
 
+	if (cl->has_config && deciding_from_cache)
+	{
+		deciding_from_cache = false;
+		ereport(LOG, (errmsg("pgha: the config key is back in etcd")));
+	}
 	if (!cl->has_config && config_cache != NULL)
 	{
 		PghaDynConfig cfg = cl->config;
@@ -123,8 +129,12 @@ keeper_rebuild_after_read(Keeper *k, CycleResult *res, const EtcdKVList *kvs)
 		{
 			cl->config = cfg;
 			cl->config_valid = true;
-			keeper_log_problem(WARNING, ERRCODE_WARNING,
-							   "the config key is gone from etcd: deciding with the cached copy in " CONFIG_CACHE_FILE "; the leader writes it back");
+			if (!deciding_from_cache)
+				ereport(WARNING,
+						(errmsg("pgha: the config key is gone from etcd: deciding with the copy cached in %s",
+								CONFIG_CACHE_FILE),
+						 errdetail("The leader writes it back.")));
+			deciding_from_cache = true;
 		}
 		else
 			keeper_log_problem(WARNING, ERRCODE_INVALID_PARAMETER_VALUE,
