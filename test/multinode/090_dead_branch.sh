@@ -54,8 +54,8 @@ if expect "$D, left on the dead branch of timeline 1, streams from $P again with
 	cluster_wait_streaming "$D" 60; then
 	note "$D streams again $((CLUSTER_STREAM_MS - t1)) ms after $P took over"
 fi
-is "$(node_sql "$D" "SELECT timeline_id FROM pg_control_checkpoint()")" \
-	"$(node_sql "$P" "SELECT timeline_id FROM pg_control_checkpoint()")" "$D is on $P's timeline"
+is "$(node_sql "$D" "SELECT received_tli FROM pg_stat_wal_receiver")" \
+	"$(node_sql "$P" "SELECT timeline_id FROM pg_control_checkpoint()")" "$D receives $P's timeline"
 check "the keeper of $D said why it left the dead branch" grep -q 'dead branch' "$(node_data "$D").log"
 check "the watchdog of $D rewound it" grep -q 'running pg_rewind' "$TEST_TMP/watchdog-$D.log"
 

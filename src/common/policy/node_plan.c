@@ -317,6 +317,12 @@ plan_reason(PghaNodePlan *out, const char *fmt,...)
 }
 
 static bool
+in_recovery_state(PghaDbState s)
+{
+	return s == PGHA_DB_SHUT_DOWN_IN_RECOVERY || s == PGHA_DB_IN_ARCHIVE_RECOVERY;
+}
+
+static bool
 was_primary(const PghaLocalNode *node)
 {
 	if (node->backup_label)
@@ -573,7 +579,10 @@ pgha_node_plan(const PghaLocalNode *node, const PghaCluster *cl,
 	else
 	{
 		plan_set(out, PGHA_PLAN_REWIND, host, port);
-		plan_reason(out, "this node was a primary (%s%s) on timeline %d and the leader \"%s\" is on timeline %d: rewinding from %s:%d",
+		plan_reason(out, "this node was %s (%s%s) on timeline %d and the leader \"%s\" is on timeline %d: rewinding from %s:%d",
+					in_recovery_state(cd->state) ?
+					"stopped by its keeper (a standby on a dead branch, see pgha.fenced)" :
+					"a primary",
 					pgha_db_state_text(cd->state), node->fenced ? ", fenced" : "",
 					our_tli, cl->leader, m->timeline, host, port);
 	}
