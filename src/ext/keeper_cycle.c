@@ -29,6 +29,7 @@
 #include "replication/walreceiver.h"
 
 #include "keeper_identity.h"
+#include "keeper_rebuild.h"
 #include "settings.h"
 #include "switchover.h"
 
@@ -89,6 +90,7 @@ read_cluster(Keeper *k, CycleResult *res)
 	hist = etcd_kvlist_find(&kvs, keeper_key_of(k, "history"));
 	if (hist != NULL && hist->value_len < PGHA_HISTORY_MAX)
 		res->history_json = pstrdup(hist->value);
+	keeper_rebuild_after_read(k, res, &kvs);
 	etcd_kvlist_free(&kvs);
 	res->have_cluster = true;
 	if (res->cluster->has_config && !res->cluster->config_valid)
@@ -125,6 +127,8 @@ static bool
 write_bootstrap_keys(Keeper *k, CycleResult *res, const PghaDecision *d,
 					 uint64 sysid)
 {
+	if (!keeper_rebuild_act(k, res, d))
+		return false;
 	if (d->write_initialize &&
 		!guarded_put(k, res, "initialize",
 					 res->cluster->has_initialize ? "" : NULL,
@@ -136,6 +140,9 @@ write_bootstrap_keys(Keeper *k, CycleResult *res, const PghaDecision *d,
 		char	   *json;
 		bool		ok;
 
+		/* etcd lost it: the copy cached in the data directory */
+		if (keeper_cached_config() != NULL)
+			return guarded_put(k, res, "config", NULL, keeper_cached_config());
 		memset(&cfg, 0, sizeof(cfg));
 		cfg.ttl = pgha_ttl;
 		cfg.loop_wait = pgha_loop_wait;
@@ -345,6 +352,8 @@ record_history(Keeper *k, CycleResult *res)
 	struct tm	tm;
 	EtcdStatus	st;
 
+	if (!keeper_restore_history(k, res))
+		return false;
 	if (res->timeline <= 1 || (cl->has_history && !cl->history_valid) ||
 		cl->history_last_timeline >= res->timeline - 1)
 		return true;
@@ -552,6 +561,7 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 				 */
 				if (!keeper_sync_before_promote(k, res))
 					return res->etcd_ok;
+				keeper_note_promotion(d);
 				keeper_promote(k);
 				keeper_sync_slots(res->cluster);
 			}
@@ -570,6 +580,7 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 				!publish_member(k, res, false))
 				return false;
 			keeper_follow(res->cluster);
+			keeper_check_dead_branch(k, res);
 			return true;
 	}
 	return true;
@@ -628,6 +639,8 @@ keeper_run_cycle(Keeper *k, CycleResult *res)
 	local.request_wait_over = k->no_leader_since_ms != 0 &&
 		etcd_now_ms() - k->no_leader_since_ms >= KEEPER_REQUEST_WAIT_MS;
 	keeper_identity_fill(k, res, &local);	/* rule 6, the watchdog device */
+	local.upstream_alive = local.in_recovery && keeper_upstream_alive(k);
+	local.promote_started = k->promote_requested || PromoteIsTriggered();
 	pgha_decide(&local, res->cluster, &d);
 	res->verdict = d.verdict;
 	strlcpy(res->reason, d.reason, sizeof(res->reason));

@@ -63,8 +63,11 @@ guarded_delete(const PghactlSettings *st, const char *name,
 /*
  * Before releasing: publish the stopped leader's last WAL position (its
  * shutdown checkpoint) as the status optime, so that a switchover
- * candidate knows what it must have received.  Only while the leader key
- * still names us: another leader's optime is not ours to overwrite.
+ * candidate knows what it must have received, and in "pgha_final" (a
+ * pgha-only key, final_state.c), so that a replica behind it does not
+ * promote by itself while the cluster is started again after a clean stop
+ * (decide.c).  Only while the leader key still names us: another
+ * leader's optime is not ours to overwrite.
  */
 static int
 publish_final_position(const PghactlSettings *st, const PghactlArgs *args,
@@ -103,6 +106,22 @@ publish_final_position(const PghactlSettings *st, const PghactlArgs *args,
 	{
 		json = pgha_status_to_json((int64_t) cd.checkpoint_lsn);
 		snprintf(key, sizeof(key), "%sstatus", prefix);
+		if (json == NULL)
+		{
+			etcd_client_free(client);
+			fprintf(stderr, "pghactl: out of memory\n");
+			return PGHACTL_EXIT_ETCD;
+		}
+		if (etcd_put(client, key, json, 0, &err) != ETCD_OK)
+		{
+			free(json);
+			etcd_client_free(client);
+			return pghactl_report_etcd(st, &err);
+		}
+		free(json);
+		json = pgha_final_to_json(me, (int64_t) cd.checkpoint_lsn,
+								  cd.checkpoint_tli);
+		snprintf(key, sizeof(key), "%spgha_final", prefix);
 		if (json == NULL)
 		{
 			etcd_client_free(client);

@@ -12,6 +12,12 @@
  * value, as Patroni does; the primary's keeper later puts the system
  * identifier there.
  *
+ * An empty node that finds no key at all in the scope waits a while
+ * before it claims "initialize" (PGHA_BOOTSTRAP_WAIT_MS, node_plan.h):
+ * node-plan runs once per watchdog step, so it keeps when it first saw
+ * the scope empty in PGDATA.pgha-bootstrap ("<first> <last>" boot-clock
+ * milliseconds; a file not refreshed for a few seconds starts over).
+ *
  * pg_controldata is run directly (fork/exec, no shell, so any PGDATA path
  * is safe) with LC_ALL=C, since its field names are translated.
  *
@@ -262,6 +268,50 @@ claim_initialize(const PghactlSettings *st, EtcdClient *client,
 	return PGHACTL_EXIT_OK;
 }
 
+#define BOOTSTRAP_STALE_MS	3000
+
+/*
+ * How long node-plan has seen the scope without any key (0 the first
+ * time).  An unreadable or unwritable file counts as "just now": the node
+ * then never runs initdb on an empty scope, which is the safe side, and
+ * says why.
+ */
+static int64_t
+scope_empty_for(const char *pgdata, bool empty)
+{
+	char		path[PATH_MAX];
+	FILE	   *f;
+	long long	first = 0,
+				last = 0;
+	int64_t		now = pgha_boottime_ms();
+
+	snprintf(path, sizeof(path), "%s.pgha-bootstrap", pgdata);
+	if (!empty)
+	{
+		unlink(path);
+		return 0;
+	}
+	f = fopen(path, "r");
+	if (f != NULL)
+	{
+		if (fscanf(f, "%lld %lld", &first, &last) != 2)
+			first = last = 0;
+		fclose(f);
+	}
+	if (first <= 0 || last < first || last > now || now - last > BOOTSTRAP_STALE_MS)
+		first = now;
+	f = fopen(path, "w");
+	if (f == NULL)
+	{
+		fprintf(stderr, "pghactl: cannot write \"%s\": %s\n", path, strerror(errno));
+		return 0;
+	}
+	fprintf(f, "%lld %lld\n", (long long) first, (long long) now);
+	if (fclose(f) != 0)
+		return 0;
+	return now - first;
+}
+
 /* pg_controldata of args->pgdata, parsed */
 bool
 pghactl_read_controldata(const PghactlArgs *args, PghaControlData *cd,
@@ -343,6 +393,8 @@ pghactl_cmd_node_plan(const PghactlSettings *st, const PghactlArgs *args)
 		return PGHACTL_EXIT_ETCD;
 	}
 	pgha_cluster_from_kvs(prefix, &kvs, cl);
+	node.scope_empty_ms = scope_empty_for(args->pgdata,
+										  kind == DIR_EMPTY && kvs.count == 0);
 	etcd_kvlist_free(&kvs);
 
 	pgha_node_plan(&node, cl, &plan);

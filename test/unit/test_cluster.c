@@ -1015,6 +1015,34 @@ test_fuzz(void **state)
 	assert_true(fuzz_rejected > 500);
 }
 
+/* the pgha-only "pgha_final" key: round trip, and hostile values refused */
+static void
+test_final_key(void **state)
+{
+	char		leader[PGHA_NAME_LEN];
+	int64_t		optime = 0;
+	int			tl = 0;
+	char		err[PGHA_ERR_LEN];
+	char	   *json = pgha_final_to_json("n1", 67712040, 2);
+
+	(void) state;
+	assert_string_equal(json, "{\"leader\":\"n1\",\"optime\":67712040,\"timeline\":2}");
+	assert_true(pgha_final_from_json(json, leader, sizeof(leader), &optime, &tl,
+									 err, sizeof(err)));
+	assert_string_equal(leader, "n1");
+	assert_int_equal(optime, 67712040);
+	assert_int_equal(tl, 2);
+	free(json);
+	assert_false(pgha_final_from_json("{\"leader\":\"n1\",\"optime\":\"x\",\"timeline\":2}",
+									  leader, sizeof(leader), &optime, &tl, err, sizeof(err)));
+	assert_false(pgha_final_from_json("{\"leader\":\"n1\",\"optime\":-1,\"timeline\":2}",
+									  leader, sizeof(leader), &optime, &tl, err, sizeof(err)));
+	assert_false(pgha_final_from_json("[1]", leader, sizeof(leader), &optime, &tl,
+									  err, sizeof(err)));
+	assert_false(pgha_final_from_json("{\"leader\":7,\"optime\":1,\"timeline\":2}",
+									  leader, sizeof(leader), &optime, &tl, err, sizeof(err)));
+}
+
 int
 main(void)
 {
@@ -1035,6 +1063,7 @@ main(void)
 		cmocka_unit_test(test_cluster_switchover_moment),
 		cmocka_unit_test(test_cluster_hostile),
 		cmocka_unit_test(test_fuzz),
+		cmocka_unit_test(test_final_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

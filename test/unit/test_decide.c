@@ -240,7 +240,109 @@ test_replica_does_not_initialize(void **state)
 	local.in_recovery = true;
 	pgha_decide(&local, &cl, &d);
 	assert_false(d.write_initialize);
-	assert_true(d.write_config);
+	/* nor config: the leader writes it (back, from its cache) */
+	assert_false(d.write_config);
+}
+
+/* etcd lost its keys; the replica's primary is alive: no race for the key */
+static void
+test_live_upstream_replica_waits(void **state)
+{
+	as_replica(2000);
+	local.upstream_alive = true;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_WAIT_PEERS);
+	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
+	assert_false(d.promote);
+	assert_non_null(strstr(d.reason, "live primary"));
+
+	/* a manual failover naming it still wins */
+	cl.has_failover = true;
+	strcpy(cl.failover.member, "pg1");
+	local.request_due = true;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);
+
+	/* the wait over (the keeper bounds it by ttl): the best candidate */
+	setup(state);
+	as_replica(2000);
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);
+}
+
+/* an etcd restored from an old snapshot names this standby as leader */
+static void
+test_stale_leader_key_is_released(void **state)
+{
+	as_replica(2000);
+	set_leader("pg1");
+	local.upstream_alive = true;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_NOT_CANDIDATE);
+	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
+	assert_false(d.promote);
+	assert_true(d.release_stale_leader);
+
+	/* we took it and are promoting: hold it */
+	local.promote_started = true;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_PROMOTING);
+	assert_false(d.release_stale_leader);
+
+	/* no live upstream (a crashed leader restarted as a standby): promote */
+	local.promote_started = false;
+	local.upstream_alive = false;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_PROMOTING);
+	assert_true(d.promote);
+}
+
+/* cold start: the last leader stopped cleanly at a position we lack */
+static void
+test_behind_clean_stop_waits(void **state)
+{
+	as_replica(2000);
+	cl.has_final = true;
+	strcpy(cl.final_leader, "pg2");
+	cl.final_optime = 3000;
+	cl.has_optime = true;
+	cl.optime = 3000;
+	cl.config.maximum_lag_on_failover = 1048576;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_NOT_CANDIDATE);
+	assert_int_equal(d.leader_action, PGHA_LEADER_NONE);
+	assert_non_null(strstr(d.reason, "stopped cleanly 1000 bytes ahead"));
+
+	/* a member that has it is the candidate */
+	local.lsn = 3000;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);
+	assert_int_equal(d.gives_up, 0);
+
+	/* pghactl failover: promoted, saying what it gives up */
+	local.lsn = 2000;
+	cl.has_failover = true;
+	strcpy(cl.failover.member, "pg1");
+	local.request_due = true;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);
+	assert_int_equal(d.gives_up, 1000);
+	assert_non_null(strstr(d.reason, "giving up 1000 bytes"));
+}
+
+/* the new leader deletes pgha_final once it holds the key */
+static void
+test_leader_clears_final(void **state)
+{
+	set_initialized("7711517793368109282");
+	set_leader("pg1");
+	cl.has_final = true;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_LEADER);
+	assert_true(d.clear_final);
+	cl.has_final = false;
+	pgha_decide(&local, &cl, &d);
+	assert_false(d.clear_final);
 }
 
 static void
@@ -573,6 +675,10 @@ main(void)
 		cmocka_unit_test_setup(test_lagging_replica_is_not_candidate, setup),
 		cmocka_unit_test_setup(test_nofailover_and_no_wal, setup),
 		cmocka_unit_test_setup(test_replica_does_not_initialize, setup),
+		cmocka_unit_test_setup(test_live_upstream_replica_waits, setup),
+		cmocka_unit_test_setup(test_stale_leader_key_is_released, setup),
+		cmocka_unit_test_setup(test_behind_clean_stop_waits, setup),
+		cmocka_unit_test_setup(test_leader_clears_final, setup),
 		cmocka_unit_test_setup(test_primary_fills_claimed_initialize, setup),
 		cmocka_unit_test_setup(test_foreign_system_touches_nothing, setup),
 		cmocka_unit_test_setup(test_empty_initialize_is_not_foreign, setup),

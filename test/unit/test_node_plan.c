@@ -352,7 +352,37 @@ test_parse_lsn(void **state)
 static void
 test_bootstrap_new_cluster_initdb(void **state)
 {
+	/* an empty scope: first a bounded wait for members to reappear */
+	plan_is(PGHA_PLAN_WAIT, "no key in the scope");
+	node.scope_empty_ms = PGHA_BOOTSTRAP_WAIT_MS - 1;
+	plan_is(PGHA_PLAN_WAIT, "no key in the scope");
+	node.scope_empty_ms = PGHA_BOOTSTRAP_WAIT_MS;
 	plan_is(PGHA_PLAN_INITDB, "initdb");
+}
+
+/* etcd lost its keys (or some): no initdb while a member may hold data */
+static void
+test_bootstrap_wiped_scope_waits(void **state)
+{
+	node.scope_empty_ms = PGHA_BOOTSTRAP_WAIT_MS * 10;
+	add_member("n2", "postgres://127.0.0.1:25752/postgres", 2);
+	plan_is(PGHA_PLAN_WAIT, "etcd lost its keys");
+	assert_non_null(strstr(plan.reason, "member keys"));
+
+	setup(state);
+	node.scope_empty_ms = PGHA_BOOTSTRAP_WAIT_MS * 10;
+	cl.has_optime = true;
+	plan_is(PGHA_PLAN_WAIT, "etcd lost its keys");
+
+	setup(state);
+	node.scope_empty_ms = PGHA_BOOTSTRAP_WAIT_MS * 10;
+	cl.has_history = true;
+	plan_is(PGHA_PLAN_WAIT, "etcd lost its keys");
+
+	setup(state);
+	node.scope_empty_ms = PGHA_BOOTSTRAP_WAIT_MS * 10;
+	cl.has_final = true;
+	plan_is(PGHA_PLAN_WAIT, "pghactl remove");
 }
 
 static void
@@ -607,6 +637,64 @@ test_standby_follows_the_leader(void **state)
 	set_leader("n3", 2);
 	load(cd_standby_running);
 	plan_is(PGHA_PLAN_START_REPLICA, "start-replica 127.0.0.1 25753");
+}
+
+/*
+ * A standby that replayed past the end of its timeline (a dead branch)
+ * while the leader is on a newer one: pg_rewind, whether or not the keeper
+ * left pgha.fenced (it does, with the reason).
+ */
+static void
+test_dead_branch_standby_rewinds(void **state)
+{
+	set_initialize(SYSID);
+	set_leader("n2", 2);
+	load(cd_standby_shutdown);
+	cd.checkpoint_tli = 1;
+	cd.min_recovery_tli = 1;
+	cd.min_recovery_lsn = 0x3000100;
+	cd.wal_log_hints = true;
+	cl.nhistory_tail = 1;
+	cl.history_tail_tl[0] = 1;
+	cl.history_tail_lsn[0] = 0x3000000;
+	plan_is(PGHA_PLAN_REWIND, "rewind 127.0.0.1 25752");
+	assert_non_null(strstr(plan.reason, "dead branch"));
+
+	/* pg_rewind cannot work: a fresh clone */
+	cd.wal_log_hints = false;
+	cd.checksum_version = 0;
+	plan_is(PGHA_PLAN_CLONE, "clone 127.0.0.1 25752");
+	cd.wal_log_hints = true;
+
+	/* no minimum recovery point: the last restartpoint tells */
+	cd.min_recovery_lsn = 0;
+	cd.checkpoint_lsn = 0x3000028;
+	plan_is(PGHA_PLAN_REWIND, "rewind 127.0.0.1 25752");
+
+	/* at or before the fork point: it follows the new timeline */
+	cd.min_recovery_lsn = 0x3000000;
+	plan_is(PGHA_PLAN_START_REPLICA, "start-replica 127.0.0.1 25752");
+
+	/* fork point unknown (no history key): it starts; the keeper checks */
+	cd.min_recovery_lsn = 0x3000100;
+	cl.nhistory_tail = 0;
+	plan_is(PGHA_PLAN_START_REPLICA, "start-replica 127.0.0.1 25752");
+
+	/* the keeper found it on the dead branch: pgha.fenced */
+	node.fenced = true;
+	plan_is(PGHA_PLAN_REWIND, "rewind 127.0.0.1 25752");
+
+	/* a standby on the leader's own timeline is never on a dead branch */
+	setup(state);
+	set_initialize(SYSID);
+	set_leader("n2", 1);
+	load(cd_standby_shutdown);
+	cd.min_recovery_tli = 1;
+	cd.min_recovery_lsn = 0x9000000;
+	cl.nhistory_tail = 1;
+	cl.history_tail_tl[0] = 1;
+	cl.history_tail_lsn[0] = 0x3000000;
+	plan_is(PGHA_PLAN_START_REPLICA, "start-replica 127.0.0.1 25752");
 }
 
 static void
@@ -925,6 +1013,8 @@ main(void)
 		cmocka_unit_test_setup(test_parse_truncations, setup),
 		cmocka_unit_test_setup(test_parse_lsn, setup),
 		cmocka_unit_test_setup(test_bootstrap_new_cluster_initdb, setup),
+		cmocka_unit_test_setup(test_bootstrap_wiped_scope_waits, setup),
+		cmocka_unit_test_setup(test_dead_branch_standby_rewinds, setup),
 		cmocka_unit_test_setup(test_bootstrap_claimed_by_another_waits, setup),
 		cmocka_unit_test_setup(test_bootstrap_initialized_without_leader_waits, setup),
 		cmocka_unit_test_setup(test_bootstrap_clones_the_leader, setup),

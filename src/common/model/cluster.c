@@ -882,6 +882,22 @@ set_status(PghaCluster *out, const EtcdKV *kv)
 		note_error(out, "status: %s", err);
 }
 
+/* an undecodable pgha_final is ignored: it only ever holds promotion back */
+static void
+set_final(PghaCluster *out, const EtcdKV *kv)
+{
+	const char *value = kv_text(kv);
+	char		err[PGHA_ERR_LEN] = "value contains a NUL byte";
+
+	out->final_mod_revision = kv->mod_revision;
+	out->has_final = value != NULL &&
+		pgha_final_from_json(value, out->final_leader,
+							 sizeof(out->final_leader), &out->final_optime,
+							 &out->final_timeline, err, sizeof(err));
+	if (!out->has_final)
+		note_error(out, "pgha_final key: %s", err);
+}
+
 /* an undecodable sync key lists nobody: no promotion on its word */
 static void
 set_sync(PghaCluster *out, const EtcdKV *kv)
@@ -990,6 +1006,8 @@ pgha_cluster_from_kvs(const char *prefix, const EtcdKVList *kvs,
 
 		else if (strcmp(rel, "sync") == 0)
 			set_sync(out, kv);
+		else if (strcmp(rel, "pgha_final") == 0)
+			set_final(out, kv);
 
 		/* failsafe and anything else are not modelled yet */
 	}

@@ -124,6 +124,16 @@ typedef struct PghaCluster
 	bool		has_optime;
 	int64_t		optime;			/* "status" key: leader's last WAL position */
 
+	/*
+	 * "pgha_final" (pgha only): a leader stopped cleanly and released the
+	 * key at this position (final_state.c)
+	 */
+	bool		has_final;
+	char		final_leader[PGHA_NAME_LEN];
+	int64_t		final_optime;
+	int			final_timeline;
+	int64_t		final_mod_revision;
+
 	bool		has_sync;		/* the key exists (maybe undecodable) */
 	PghaSyncState sync;			/* empty when undecodable: nobody listed */
 	int64_t		sync_mod_revision;	/* 0 when the key is absent */
@@ -170,6 +180,13 @@ extern bool pgha_sync_lists(const PghaSyncState *s, const char *name);
 /* in synchronous mode, may this member be promoted? (listed, or the leader named) */
 extern bool pgha_sync_may_promote(const PghaCluster *cl, const char *name);
 extern const char *pgha_sync_mode_name(PghaSyncMode mode);
+
+/* "pgha_final": {"leader":..,"optime":N,"timeline":T}; malloc'd */
+extern char *pgha_final_to_json(const char *leader, int64_t optime,
+								int timeline);
+extern bool pgha_final_from_json(const char *json, char *leader,
+								 size_t leaderlen, int64_t *optime,
+								 int *timeline, char *errbuf, size_t errlen);
 
 /* {"optime":N} */
 extern char *pgha_status_to_json(int64_t optime);

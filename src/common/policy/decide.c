@@ -54,8 +54,27 @@
  *
  * A primary also writes "initialize" (its system identifier) when the key
  * is absent or still empty (claimed by a bootstrapping watchdog), and
- * anyone creates "config" from its bootstrap values when that key is
- * absent: create-if-absent, so the first writer wins.
+ * "config" when that key is absent: create-if-absent, so the first writer
+ * wins.  The keeper writes its cached copy of the config key back
+ * (keeper_rebuild.c); only a new cluster gets the bootstrap values.
+ *
+ * An etcd that lost its keys (issue 9; safety rule 6) is rebuilt by the
+ * running leader, not by a replica's race:
+ *
+ *	 in recovery, no leader, WAL still arrives  -> wait (upstream_alive):
+ *	   from a live primary						 the primary takes its key back
+ *	 in recovery, the key names us, we did not  -> do not promote; release the
+ *	   take it and WAL still arrives				 stale key (an etcd restored
+ *												 from an old snapshot)
+ *
+ * Cold start (the "pgha_final" key: the last leader stopped cleanly and
+ * released the key at that position):
+ *
+ *	 in recovery, no leader, behind it           -> wait for a member that has
+ *												 it, or for pghactl failover
+ *												 (which says how much WAL the
+ *												 promotion gives up)
+ *	 leader, holds the key                      -> delete "pgha_final"
  *
  *-------------------------------------------------------------------------
  */
@@ -142,13 +161,29 @@ best_among_peers(const PghaLocalState *local, const PghaCluster *cl,
 	return true;
 }
 
+/* the last leader stopped cleanly at a position we have not got */
+static bool
+behind_final(const PghaLocalState *local, const PghaCluster *cl)
+{
+	return cl->has_final && local->lsn < cl->final_optime;
+}
+
 static void
-take_over(const PghaLocalState *local, PghaDecision *out, const char *why)
+take_over(const PghaLocalState *local, const PghaCluster *cl,
+		  PghaDecision *out, const char *why)
 {
 	out->verdict = PGHA_V_CANDIDATE;
 	out->leader_action = PGHA_LEADER_ACQUIRE;
 	out->promote = true;
-	snprintf(out->reason, sizeof(out->reason), "%s at %" PRId64, why, local->lsn);
+	if (behind_final(local, cl))
+	{
+		out->gives_up = cl->final_optime - local->lsn;
+		snprintf(out->reason, sizeof(out->reason),
+				 "%s at %" PRId64 ", giving up %" PRId64 " bytes acknowledged by the stopped leader \"%.40s\"",
+				 why, local->lsn, out->gives_up, cl->final_leader);
+	}
+	else
+		snprintf(out->reason, sizeof(out->reason), "%s at %" PRId64, why, local->lsn);
 }
 
 static void
@@ -189,7 +224,7 @@ decide_failover(const PghaLocalState *local, const PghaCluster *cl,
 
 		if (!switchover || !cl->has_optime || local->lsn > cl->optime ||
 			local->request_wait_over)
-			take_over(local, out, switchover ? "the switchover candidate"
+			take_over(local, cl, out, switchover ? "the switchover candidate"
 					  : "the manual failover candidate");
 		else
 		{
@@ -220,6 +255,21 @@ decide_failover(const PghaLocalState *local, const PghaCluster *cl,
 		snprintf(out->reason, sizeof(out->reason), "tagged nofailover");
 		return;
 	}
+	if (local->upstream_alive)
+	{
+		/* a quick recheck: the primary may be going down (a clean stop) */
+		out->verdict = PGHA_V_WAIT_PEERS;
+		snprintf(out->reason, sizeof(out->reason),
+				 "no leader key, but WAL still arrives from a live primary: waiting for it to take the key back");
+		return;
+	}
+	if (behind_final(local, cl))
+	{
+		snprintf(out->reason, sizeof(out->reason),
+				 "leader \"%.40s\" stopped cleanly %" PRId64 " bytes ahead of us: waiting for a member with its WAL, or pghactl failover",
+				 cl->final_leader, cl->final_optime - local->lsn);
+		return;
+	}
 	/* a synchronous standby has every acknowledged commit: no lag check */
 	if (!sync_mode(cl) && cl->has_optime && max_lag >= 0 &&
 		cl->optime - local->lsn > max_lag)
@@ -230,7 +280,7 @@ decide_failover(const PghaLocalState *local, const PghaCluster *cl,
 		return;
 	}
 	if (best_among_peers(local, cl, out))
-		take_over(local, out, "the best candidate");
+		take_over(local, cl, out, "the best candidate");
 }
 
 const PghaMember *
@@ -264,7 +314,8 @@ decide_table(const PghaLocalState *local, const PghaCluster *cl,
 
 	memset(out, 0, sizeof(*out));
 	out->leader_action = PGHA_LEADER_NONE;
-	out->write_config = !cl->has_config;
+	/* the leader (re)creates it: from its cache, or bootstrap values */
+	out->write_config = !cl->has_config && !local->in_recovery;
 
 	/* safety rule 6: write nothing, hold nothing, fence a primary */
 	if (!same_system(local, cl))
@@ -292,6 +343,19 @@ decide_table(const PghaLocalState *local, const PghaCluster *cl,
 	{
 		if (!cl->has_leader)
 			decide_failover(local, cl, out);
+		else if (strcmp(cl->leader, local->name) == 0 &&
+				 local->upstream_alive && !local->promote_started)
+		{
+			/*
+			 * We did not take this key and our primary is alive: an etcd
+			 * restored from an old snapshot names us.  Promoting would fork
+			 * off a live primary (safety rules 1 and 4).
+			 */
+			out->verdict = PGHA_V_NOT_CANDIDATE;
+			out->release_stale_leader = true;
+			snprintf(out->reason, sizeof(out->reason),
+					 "the leader key names us, but we did not take it and WAL still arrives from a live primary: releasing it");
+		}
 		else if (strcmp(cl->leader, local->name) == 0)
 		{
 			out->verdict = PGHA_V_PROMOTING;
@@ -315,6 +379,7 @@ decide_table(const PghaLocalState *local, const PghaCluster *cl,
 		out->verdict = PGHA_V_LEADER;
 		out->leader_action = PGHA_LEADER_HOLD;
 		out->publish_optime = true;
+		out->clear_final = cl->has_final;
 		if (cl->has_failover && local->request_due &&
 			(cl->failover.leader[0] == '\0' || names(cl->failover.leader, local->name)) &&
 			!names(cl->failover.member, local->name))

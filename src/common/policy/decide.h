@@ -61,6 +61,16 @@ typedef struct PghaLocalState
 	 */
 	bool		watchdog_blocks;
 	const char *watchdog_problem;
+
+	/*
+	 * The WAL receiver streams from a live primary and WAL still arrives
+	 * (keeper_rebuild.c; false once the wait is bounded out): the leader key
+	 * is gone but the primary is not (an etcd that lost its keys), so this
+	 * replica does not race it for the key.
+	 */
+	bool		upstream_alive;
+	/* this keeper asked for (or saw) the promotion of this standby */
+	bool		promote_started;
 } PghaLocalState;
 
 typedef enum PghaLeaderAction
@@ -94,6 +104,11 @@ typedef struct PghaDecision
 	bool		write_config;	/* create "config" with bootstrap values */
 	bool		publish_optime; /* put "status" {"optime": ...} */
 	bool		refresh_member; /* put our member key even if unchanged */
+	bool		release_stale_leader;	/* delete the leader key (value ==
+										 * us): we did not take it */
+	bool		clear_final;	/* delete "pgha_final": we lead now */
+	int64_t		gives_up;		/* promoting: bytes of the stopped leader's
+								 * final position we lack (0: none) */
 	char		reason[160];	/* why, for the log and pgha_status() */
 } PghaDecision;
 

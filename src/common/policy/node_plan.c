@@ -18,6 +18,12 @@
  *														   expires: nothing
  *														   to clone from)
  *	 leader key held, its member key unusable          -> wait
+ *	 no leader, no initialize key, but member keys,     -> wait (etcd lost its
+ *	   a status, history or pgha_final key				   keys: the leader
+ *														   restores them)
+ *	 no leader, no key at all, for less than            -> wait (members of a
+ *	   PGHA_BOOTSTRAP_WAIT_MS								   running cluster put
+ *														   their keys back)
  *	 no leader, no initialize key                       -> initdb (after
  *														   winning the key)
  *	 no leader, initialize key present                  -> wait
@@ -28,6 +34,8 @@
  *	 no leader                                          -> start-replica - -
  *	 leader key names this node                         -> start-replica - -
  *	 leader's member key missing or no conn_url         -> wait
+ *	 a standby past the end of its timeline (history    -> rewind (clone when
+ *	   key), the leader on a newer one: a dead branch	   pg_rewind cannot work)
  *	 was a primary, leader's timeline unknown           -> wait
  *	 was a primary, leader on a newer timeline          -> rewind (clone
  *														   when pg_rewind
@@ -318,6 +326,12 @@ plan_reason(PghaNodePlan *out, const char *fmt,...)
 }
 
 static bool
+in_recovery_state(PghaDbState s)
+{
+	return s == PGHA_DB_SHUT_DOWN_IN_RECOVERY || s == PGHA_DB_IN_ARCHIVE_RECOVERY;
+}
+
+static bool
 was_primary(const PghaLocalNode *node)
 {
 	if (node->backup_label)
@@ -339,6 +353,44 @@ was_primary(const PghaLocalNode *node)
 	return true;
 }
 
+/*
+ * Where a standby's WAL reaches, as Patroni reads it from the control
+ * file: the minimum recovery ending location, or the last checkpoint.
+ */
+static uint64_t
+standby_position(const PghaControlData *cd)
+{
+	return cd->min_recovery_lsn != 0 ? cd->min_recovery_lsn : cd->checkpoint_lsn;
+}
+
+/*
+ * A standby that replayed WAL past the end of its timeline (the history
+ * key says where it ended) while the leader is on a newer one: the WAL
+ * it has after that point is not in the leader's history (rule 4).
+ */
+static bool
+standby_diverged(const PghaLocalNode *node, const PghaCluster *cl,
+				 const PghaMember *leader, int64_t *end)
+{
+	const PghaControlData *cd = node->cd;
+	int			tli = cd->min_recovery_lsn != 0 ? cd->min_recovery_tli : cd->checkpoint_tli;
+
+	return tli > 0 && leader->timeline > tli &&
+		pgha_cluster_timeline_end(cl, tli, end) &&
+		(int64_t) standby_position(cd) > *end;
+}
+
+/* rewind from the leader, or clone it when pg_rewind cannot work */
+static void
+plan_rejoin(const PghaLocalNode *node, const char *host, int port,
+			PghaNodePlan *out)
+{
+	if (!node->cd->wal_log_hints && node->cd->checksum_version == 0)
+		plan_set(out, PGHA_PLAN_CLONE, host, port);
+	else
+		plan_set(out, PGHA_PLAN_REWIND, host, port);
+}
+
 /* the leader's member key and where it listens; NULL when unusable */
 static const PghaMember *
 leader_member(const PghaCluster *cl, char *host, size_t hostlen, int *port)
@@ -348,6 +400,14 @@ leader_member(const PghaCluster *cl, char *host, size_t hostlen, int *port)
 	if (m == NULL || !pgha_conn_url_host_port(m->conn_url, host, hostlen, port))
 		return NULL;
 	return m;
+}
+
+/* keys that only a cluster that ran leaves behind */
+static bool
+scope_has_data(const PghaCluster *cl)
+{
+	return cl->nmembers > 0 || cl->has_optime || cl->has_history ||
+		cl->has_final;
 }
 
 static void
@@ -378,6 +438,18 @@ plan_bootstrap(const PghaLocalNode *node, const PghaCluster *cl,
 			plan_reason(out, "the leader \"%s\" has no member key with a usable conn_url yet",
 						cl->leader);
 		}
+	}
+	else if (!cl->has_initialize && scope_has_data(cl))
+	{
+		plan_set(out, PGHA_PLAN_WAIT, NULL, 0);
+		plan_reason(out, "no data directory, no leader and no initialize key, but the scope has %s: etcd lost its keys? waiting for the leader to restore them (to start over on purpose, remove the scope: pghactl remove)",
+					cl->nmembers > 0 ? "member keys" : "keys of a cluster that ran");
+	}
+	else if (!cl->has_initialize && node->scope_empty_ms < PGHA_BOOTSTRAP_WAIT_MS)
+	{
+		plan_set(out, PGHA_PLAN_WAIT, NULL, 0);
+		plan_reason(out, "no data directory and no key in the scope: waiting %d ms for the members of a running cluster (if etcd lost its keys) to put theirs back before creating a new one",
+					PGHA_BOOTSTRAP_WAIT_MS);
 	}
 	else if (!cl->has_initialize)
 	{
@@ -457,6 +529,20 @@ pgha_node_plan(const PghaLocalNode *node, const PghaCluster *cl,
 					cl->leader);
 		return;
 	}
+	if (!was_primary(node) && standby_diverged(node, cl, m, &switch_lsn))
+	{
+		our_tli = cd->min_recovery_lsn != 0 ? cd->min_recovery_tli : cd->checkpoint_tli;
+		plan_rejoin(node, host, port, out);
+		plan_reason(out, "a standby on a dead branch: its WAL on timeline %d reaches %X/%X, past the end of that timeline (%X/%X), and the leader \"%s\" is on timeline %d: %s %s:%d",
+					our_tli,
+					(unsigned int) (standby_position(cd) >> 32),
+					(unsigned int) standby_position(cd),
+					(unsigned int) ((uint64_t) switch_lsn >> 32),
+					(unsigned int) switch_lsn, cl->leader, m->timeline,
+					out->action == PGHA_PLAN_REWIND ? "rewinding from" : "pg_rewind needs wal_log_hints or data checksums: cloning",
+					host, port);
+		return;
+	}
 	if (!was_primary(node))
 	{
 		plan_set(out, PGHA_PLAN_START_REPLICA, host, port);
@@ -509,7 +595,10 @@ pgha_node_plan(const PghaLocalNode *node, const PghaCluster *cl,
 	else
 	{
 		plan_set(out, PGHA_PLAN_REWIND, host, port);
-		plan_reason(out, "this node was a primary (%s%s) on timeline %d and the leader \"%s\" is on timeline %d: rewinding from %s:%d",
+		plan_reason(out, "this node was %s (%s%s) on timeline %d and the leader \"%s\" is on timeline %d: rewinding from %s:%d",
+					in_recovery_state(cd->state) ?
+					"stopped by its keeper (a standby on a dead branch, see pgha.fenced)" :
+					"a primary",
 					pgha_db_state_text(cd->state), node->fenced ? ", fenced" : "",
 					our_tli, cl->leader, m->timeline, host, port);
 	}

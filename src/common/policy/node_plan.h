@@ -69,7 +69,19 @@ typedef struct PghaLocalNode
 								 * rewound copy that has not started yet */
 	const char *instance;		/* identity.h; NULL or "" = unknown */
 	int64_t		lease;			/* from a trusted PGDATA/pgha.lease; 0 = none */
+	int64_t		scope_empty_ms; /* no data directory: how long node-plan has
+								 * seen no key at all in the scope (0: just
+								 * now, or it is not empty) */
 } PghaLocalNode;
+
+/*
+ * An empty node that finds no key at all in the scope waits this long for
+ * members to reappear before it creates a new cluster: after etcd lost its
+ * keys, every live keeper puts its member key back at its next cycle (at
+ * once, on the watch event), and no node may run initdb while a member
+ * may hold data (safety rule 6).
+ */
+#define PGHA_BOOTSTRAP_WAIT_MS	5000
 
 typedef enum PghaPlanAction
 {
