@@ -7,12 +7,13 @@
 #   bench_idle_run SECONDS  a fresh cluster left alone, sampled per node
 #   bench_pgbench_run       a fresh cluster, pgbench on the leader
 #
-# Every node reaches etcd through its own counting forwarder
+# In the idle run every node reaches etcd through its own counting forwarder
 # (bench/lib/countproxy.py instead of socat), so the etcd requests of one
-# node are counted where they leave it; freezing or killing it cuts the node
-# off etcd as the socat forwarder would.
+# node are counted where they leave it.  The fault runs keep the socat
+# forwarders of test/cluster.sh, as bench/failover does: a Python proxy on a
+# busy 2-core machine would add its own latency to every etcd request.
 
-start_forwarder() {
+bench_counting_forwarder() {
 	setsid python3 "$CLUSTER_ROOT/bench/lib/countproxy.py" "$1" "$2" "$TEST_TMP/fwd-$1.count" \
 		</dev/null >>"$TEST_TMP/fwd-$1.log" 2>&1 &
 	CLEANUP_GROUPS+=("$!")
@@ -140,6 +141,7 @@ bench_idle_run() {
 	local secs=$1 n t0 t1 l0 l1 r0 r1 hz role
 	declare -A pids=() c0=() q0=() k0=()
 	hz=$(getconf CLK_TCK)
+	start_forwarder() { bench_counting_forwarder "$@"; }
 	bench_cluster_up
 	for n in n1 n2 n3; do bench_cycle_setup "$n"; done
 	# startup chatter (clones, first slots, sync standby) settles first
