@@ -12,10 +12,13 @@ bench_switchover() {
 	pghactl_bench switchover --leader "$1" --candidate "$2" --force --timeout 60
 }
 
-# bench_agent_pids NAME: the watchdog and the keeper
+# bench_agent_pids NAME: the watchdog and the keeper (a background worker
+# without a database connection is not in pg_stat_activity: found by its
+# process title among the postmaster's children)
 bench_agent_pids() {
+	local pm
 	[ -n "${NODE_WD[$1]:-}" ] && echo "${NODE_WD[$1]}"
-	node_sql "$1" "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pgha keeper'"
+	pm=$(node_postmaster_pid "$1") && pgrep -P "$pm" -f 'pgha keeper'
 }
 
 # the keeper rewrites its heartbeat file (by rename) once per loop
