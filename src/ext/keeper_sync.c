@@ -34,16 +34,22 @@
 #include <strings.h>
 
 #include "access/xlog.h"
+#include "access/xlogrecovery.h"
 #include "miscadmin.h"
 #include "postmaster/postmaster.h"
 #include "replication/syncrep.h"
 #include "replication/walsender.h"
 #include "replication/walsender_private.h"
+#include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
 #include "utils/backend_status.h"
+#include "utils/wait_event.h"
 
 #include "sync_plan.h"
+
+/* how long the keeper waits for the startup process to take a promotion */
+#define KEEPER_SYNC_PROMOTE_WAIT_MS 200
 
 /* has the checkpointer published a non-empty synchronous_standby_names? */
 static bool
@@ -171,17 +177,19 @@ collect_peers(Keeper *k, PghaSyncPeer *peers, int max)
 }
 
 /*
- * pgha_sync.conf with that setting (NULL: none); reload when it changed.
+ * pgha_sync.conf with that setting (NULL: none); reload when it changed,
+ * unless the caller reloads itself (*changed says whether it did change).
  * Returns false when the file could not be written.
  */
 static bool
-write_setting(const char *ssn)
+write_setting_file(const char *ssn, bool reload, bool *changed)
 {
 	char		text[PGHA_MAX_SYNC * (PGHA_NAME_LEN * 2 + 4) + 256];
 	char		err[256];
 	char	   *have;
 	bool		same;
 
+	*changed = false;
 	if (!pgha_sync_conf_text(ssn, text, sizeof(text)))
 		return false;
 	have = pgha_read_small_file(DataDir, PGHA_SYNC_CONF, 65536);
@@ -198,10 +206,51 @@ write_setting(const char *ssn)
 	ereport(LOG,
 			(errmsg("pgha: synchronous_standby_names = '%s'",
 					ssn ? ssn : "(the node's own setting)")));
-	if (kill(PostmasterPid, SIGHUP) != 0)
+	*changed = true;
+	if (reload && kill(PostmasterPid, SIGHUP) != 0)
 		ereport(WARNING,
 				(errmsg("pgha: could not signal the postmaster to reload: %m")));
 	return true;
+}
+
+static bool
+write_setting(const char *ssn)
+{
+	bool		changed;
+
+	return write_setting_file(ssn, true, &changed);
+}
+
+/*
+ * Promote, then reload once the startup process has taken the promotion.
+ *
+ * A reload wakes the startup process (its SIGHUP handler sets the recovery
+ * latch).  Sent before the promotion, while the standby waits out
+ * wal_retrieve_retry_interval after losing its upstream, it cuts that wait
+ * short: the startup process starts a new WAL receiver and waits for data
+ * instead.  The promotion then lands in that state, where PostgreSQL
+ * handles it as a failed source and first sleeps what is left of
+ * wal_retrieve_retry_interval, counted from the wake-up: up to a second of
+ * write outage in every synchronous-mode handover (50_sync_mode, bench/).
+ * Sent after PromoteIsTriggered(), the same wake-up ends that sleep at once,
+ * wherever the promotion landed.
+ */
+static void
+promote_then_reload(Keeper *k)
+{
+	int64		until = etcd_now_ms() + KEEPER_SYNC_PROMOTE_WAIT_MS;
+
+	keeper_promote(k);
+	if (!k->promote_requested)
+		return;					/* it failed and said why; the next cycle retries */
+	while (!PromoteIsTriggered() && etcd_now_ms() < until)
+	{
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 2,
+						 PG_WAIT_EXTENSION);
+	}
+	if (kill(PostmasterPid, SIGHUP) != 0)
+		ereport(WARNING,
+				(errmsg("pgha: could not signal the postmaster to reload: %m")));
 }
 
 /* put the sync key if it is still at mod_rev; *won says whether it was */
@@ -271,6 +320,15 @@ sync_off(Keeper *k, CycleResult *res, bool leader)
  * (writes wait for a standby) or empty.  Returns false when promotion
  * must wait: etcd did not take the key, or the strict setting is not in
  * force yet.
+ *
+ * In synchronous mode the promotion is requested here, after the key and
+ * the setting (the caller's keeper_promote() then finds it requested), so
+ * that the reload comes after it (promote_then_reload).  With mode "on"
+ * the empty setting is written before the promotion and loaded right after
+ * it: until then the setting in force is an older one, which can only make
+ * a commit wait for a standby, never acknowledge one sooner.  Strict mode
+ * needs "*" in force before the first write: it is loaded before, and the
+ * reload after the promotion only wakes the startup process.
  */
 bool
 keeper_sync_before_promote(Keeper *k, CycleResult *res)
@@ -279,12 +337,13 @@ keeper_sync_before_promote(Keeper *k, CycleResult *res)
 	PghaSyncMode mode = cl->config.synchronous_mode;
 	PghaSyncState mine;
 	bool		won;
+	bool		changed;
 
 	if (mode == PGHA_SYNC_OFF)
 		return sync_off(k, res, false);
 
 	k->nsync_track = 0;
-	if (!write_setting(mode == PGHA_SYNC_STRICT ? "*" : ""))
+	if (mode == PGHA_SYNC_STRICT && !write_setting("*"))
 		return false;
 	memset(&mine, 0, sizeof(mine));
 	strlcpy(mine.leader, pgha_node_name, sizeof(mine.leader));
@@ -305,6 +364,9 @@ keeper_sync_before_promote(Keeper *k, CycleResult *res)
 		k->quick_recheck = true;
 		return false;
 	}
+	if (mode != PGHA_SYNC_STRICT && !write_setting_file("", false, &changed))
+		return false;
+	promote_then_reload(k);
 	return true;
 }
 
