@@ -23,13 +23,15 @@
 #include "node_plan.h"
 
 /*
- * Delete prefix+name if its value equals expected.  *deleted says whether
+ * Delete prefix+name if its value equals expected (and, unless
+ * expected_lease is 0, it sits on that lease).  *deleted says whether
  * it was; otherwise current gets the key's value, or is set empty with
  * *present false.
  */
 static int
 guarded_delete(const PghactlSettings *st, const char *name,
-			   const char *expected, bool *deleted, bool *present,
+			   const char *expected, int64_t expected_lease,
+			   bool *deleted, bool *present,
 			   char *current, size_t currentlen, char *key, size_t keylen)
 {
 	char		prefix[PGHACTL_PREFIX_LEN];
@@ -46,7 +48,11 @@ guarded_delete(const PghactlSettings *st, const char *name,
 	if (client == NULL)
 		return rc;
 	memset(&txn, 0, sizeof(txn));
-	status = etcd_cad_value(client, key, expected, &txn, &err);
+	if (expected_lease != 0)
+		status = etcd_cad_value_lease(client, key, expected, expected_lease,
+									  &txn, &err);
+	else
+		status = etcd_cad_value(client, key, expected, &txn, &err);
 	etcd_client_free(client);
 	if (status != ETCD_OK)
 	{
@@ -66,9 +72,28 @@ guarded_delete(const PghactlSettings *st, const char *name,
  * candidate knows what it must have received, and in "pgha_final" (a
  * pgha-only key, final_state.c), so that a replica behind it does not
  * promote by itself while the cluster is started again after a clean stop
- * (decide.c).  Only while the leader key still names us: another
- * leader's optime is not ours to overwrite.
+ * (decide.c).  Called only once leader_key_is_ours() said the key is
+ * ours: another leader's optime is not ours to overwrite.
  */
+static int
+put_key(const PghactlSettings *st, EtcdClient *client, const char *prefix,
+		const char *name, char *json)
+{
+	char		key[PGHACTL_PREFIX_LEN + 16];
+	EtcdError	err;
+	EtcdStatus	status;
+
+	if (json == NULL)
+	{
+		fprintf(stderr, "pghactl: out of memory\n");
+		return PGHACTL_EXIT_ETCD;
+	}
+	snprintf(key, sizeof(key), "%s%s", prefix, name);
+	status = etcd_put(client, key, json, 0, &err);
+	free(json);
+	return status == ETCD_OK ? PGHACTL_EXIT_OK : pghactl_report_etcd(st, &err);
+}
+
 static int
 publish_final_position(const PghactlSettings *st, const PghactlArgs *args,
 					   const char *me)
@@ -76,12 +101,7 @@ publish_final_position(const PghactlSettings *st, const PghactlArgs *args,
 	PghaControlData cd;
 	char		errbuf[512];
 	char		prefix[PGHACTL_PREFIX_LEN];
-	char		key[PGHACTL_PREFIX_LEN + 16];
 	EtcdClient *client;
-	EtcdKVList	kvs;
-	EtcdError	err;
-	char	   *json;
-	bool		ours;
 	int			rc;
 
 	if (!pghactl_read_controldata(args, &cd, errbuf, sizeof(errbuf)))
@@ -94,53 +114,18 @@ publish_final_position(const PghactlSettings *st, const PghactlArgs *args,
 	client = pghactl_client(st, &rc);
 	if (client == NULL)
 		return rc;
-	snprintf(key, sizeof(key), "%sleader", prefix);
-	if (etcd_get(client, key, &kvs, &err) != ETCD_OK)
-	{
-		etcd_client_free(client);
-		return pghactl_report_etcd(st, &err);
-	}
-	ours = kvs.count > 0 && strcmp(kvs.kvs[0].value, me) == 0;
-	etcd_kvlist_free(&kvs);
-	if (ours)
-	{
-		json = pgha_status_to_json((int64_t) cd.checkpoint_lsn);
-		snprintf(key, sizeof(key), "%sstatus", prefix);
-		if (json == NULL)
-		{
-			etcd_client_free(client);
-			fprintf(stderr, "pghactl: out of memory\n");
-			return PGHACTL_EXIT_ETCD;
-		}
-		if (etcd_put(client, key, json, 0, &err) != ETCD_OK)
-		{
-			free(json);
-			etcd_client_free(client);
-			return pghactl_report_etcd(st, &err);
-		}
-		free(json);
-		json = pgha_final_to_json(me, (int64_t) cd.checkpoint_lsn,
-								  cd.checkpoint_tli);
-		snprintf(key, sizeof(key), "%spgha_final", prefix);
-		if (json == NULL)
-		{
-			etcd_client_free(client);
-			fprintf(stderr, "pghactl: out of memory\n");
-			return PGHACTL_EXIT_ETCD;
-		}
-		if (etcd_put(client, key, json, 0, &err) != ETCD_OK)
-		{
-			free(json);
-			etcd_client_free(client);
-			return pghactl_report_etcd(st, &err);
-		}
+	rc = put_key(st, client, prefix, "status",
+				 pgha_status_to_json((int64_t) cd.checkpoint_lsn));
+	if (rc == PGHACTL_EXIT_OK)
+		rc = put_key(st, client, prefix, "pgha_final",
+					 pgha_final_to_json(me, (int64_t) cd.checkpoint_lsn,
+										cd.checkpoint_tli));
+	if (rc == PGHACTL_EXIT_OK)
 		printf("published the final WAL position %X/%X (%s)\n",
 			   (unsigned int) (cd.checkpoint_lsn >> 32),
 			   (unsigned int) cd.checkpoint_lsn, pgha_db_state_text(cd.state));
-		free(json);
-	}
 	etcd_client_free(client);
-	return PGHACTL_EXIT_OK;
+	return rc;
 }
 
 /*
@@ -153,7 +138,7 @@ publish_final_position(const PghactlSettings *st, const PghactlArgs *args,
  */
 static int
 leader_key_is_ours(const PghactlSettings *st, const PghactlArgs *args,
-				   const char *me, bool *ours)
+				   const char *me, bool *ours, int64_t *our_lease)
 {
 	char		prefix[PGHACTL_PREFIX_LEN];
 	char		key[PGHACTL_PREFIX_LEN + 16];
@@ -196,7 +181,10 @@ leader_key_is_ours(const PghactlSettings *st, const PghactlArgs *args,
 			   lease ? "its lease file names another" :
 			   "no lease file of this data directory's own");
 	else
+	{
 		*ours = true;
+		*our_lease = lease;
+	}
 	etcd_kvlist_free(&kvs);
 	return PGHACTL_EXIT_OK;
 }
@@ -210,16 +198,17 @@ pghactl_cmd_leader_release(const PghactlSettings *st, const PghactlArgs *args)
 	bool		deleted;
 	bool		present;
 	bool		ours;
+	int64_t		our_lease = 0;
 	int			rc;
 
-	if ((rc = leader_key_is_ours(st, args, me, &ours)) != PGHACTL_EXIT_OK)
+	if ((rc = leader_key_is_ours(st, args, me, &ours, &our_lease)) != PGHACTL_EXIT_OK)
 		return rc;
 	if (!ours)
 		return PGHACTL_EXIT_NOT_OURS;
 	if (args->pgdata != NULL &&
 		(rc = publish_final_position(st, args, me)) != PGHACTL_EXIT_OK)
 		return rc;
-	rc = guarded_delete(st, "leader", me, &deleted, &present, holder,
+	rc = guarded_delete(st, "leader", me, our_lease, &deleted, &present, holder,
 						sizeof(holder), key, sizeof(key));
 	if (rc != PGHACTL_EXIT_OK)
 		return rc;
@@ -246,7 +235,7 @@ pghactl_cmd_initialize_cancel(const PghactlSettings *st,
 	bool		present;
 	int			rc;
 
-	rc = guarded_delete(st, "initialize", "", &deleted, &present, value,
+	rc = guarded_delete(st, "initialize", "", 0, &deleted, &present, value,
 						sizeof(value), key, sizeof(key));
 	if (rc != PGHACTL_EXIT_OK)
 		return rc;
