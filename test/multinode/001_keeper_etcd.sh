@@ -43,8 +43,11 @@ is "$(etcd_get $E $P/initialize)" "$sysid" "initialize key holds the system iden
 member=$(etcd_get $E $P/members/n1)
 is "$(jq -r '[.conn_url, .state, .role, (.timeline|tostring)] | join(" ")' <<<"$member")" \
 	"postgres://127.0.0.1:25431/postgres running master 1" "member key in Patroni's format"
+# Patroni's fields in Patroni's order, then pgha's instance identity (safety
+# rule 6), a field that Patroni and patronictl ignore
 is "$(jq -r 'keys_unsorted | join(",")' <<<"$member")" \
-	"conn_url,state,role,version,xlog_location,timeline" "member key fields in Patroni's order"
+	"conn_url,state,role,version,xlog_location,timeline,pgha_instance" "member key fields in Patroni's order, then pgha_instance"
+check "pgha_instance is 16 hex digits" jq -e '.pgha_instance | test("^[0-9a-f]{16}$")' <<<"$member"
 is "$(jq -c . <<<"$(etcd_get $E $P/config)")" \
 	'{"ttl":10,"loop_wait":2,"retry_timeout":3,"maximum_lag_on_failover":1048576}' "config key from the bootstrap values"
 check "status key carries the leader optime" jq -e '.optime > 0' <<<"$(etcd_get $E $P/status)"
