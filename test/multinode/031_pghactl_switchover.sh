@@ -24,6 +24,14 @@ leader_is() { [ "$(cluster_leader)" = "$1" ]; }
 no_leader() { [ -z "$(cluster_leader)" ]; }
 paused() { [ "$(node_sql "$1" "SELECT paused FROM pgha_status()")" = t ]; }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+# member_on_leader_timeline NAME: its member key shows the leader's timeline
+# (a keeper publishes its own change at its next loop, within loop_wait)
+member_on_leader_timeline() {
+	local tl lt
+	tl=$(etcd_get "$E" "$P/members/$1" | jq -r .timeline)
+	lt=$(etcd_get "$E" "$P/members/$(cluster_leader)" | jq -r .timeline)
+	[ -n "$tl" ] && [ "$tl" = "$lt" ]
+}
 
 cat >"$TEST_TMP/patroni.yml" <<YML
 scope: $CLUSTER_SCOPE
@@ -55,6 +63,8 @@ check "history names $C as the new leader" grep -qE "^\| +1 \| +[0-9]+ \| .* \| 
 # 2. a switchover at a set time: pghactl does not wait, the keeper acts then
 L=$C
 read -r C R <<<"$(others "$L" | tr '\n' ' ')"
+check "$C's member key shows the new timeline within loop_wait" \
+	poll_until $((CLUSTER_LOOP_WAIT + 3)) member_on_leader_timeline "$C"
 when=$(date -d '+4 seconds' '+%Y-%m-%dT%H:%M:%S%:z')
 pghactl switchover --candidate "$C" --scheduled "$when" --force
 is "$RC" 0 "scheduled switchover: exit 0 at once"
