@@ -61,6 +61,9 @@ typedef struct Keeper
 	int64		last_leader_seen_rev;	/* revision of the last read with a leader */
 	int64		no_leader_since_ms; /* 0 while a leader exists */
 	bool		paused;			/* maintenance mode: never fence */
+	bool		identity_refused;	/* foreign or duplicate name (rule 6): no
+									 * commit may succeed, even after a
+									 * promotion behind the keeper's back */
 	int64		request_due_ms; /* a scheduled switchover is due then; 0 = none */
 	int			nsync_track;
 	KeeperSyncTrack sync_track[PGHA_MAX_MEMBERS];

@@ -642,6 +642,8 @@ keeper_run_cycle(Keeper *k, CycleResult *res)
 	local.upstream_alive = local.in_recovery && keeper_upstream_alive(k);
 	local.promote_started = k->promote_requested || PromoteIsTriggered();
 	pgha_decide(&local, res->cluster, &d);
+	k->identity_refused = (d.verdict == PGHA_V_FOREIGN_CLUSTER ||
+						   d.verdict == PGHA_V_DUPLICATE_NAME);
 	res->verdict = d.verdict;
 	strlcpy(res->reason, d.reason, sizeof(res->reason));
 

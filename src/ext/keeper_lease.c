@@ -144,9 +144,15 @@ keeper_lease_publish(Keeper *k)
 
 	/*
 	 * Armed on a standby too, harmlessly (a standby commits nothing with an
-	 * xid), so that a promoted standby is covered from its first commit.
+	 * xid), so that a promoted standby is covered from its first commit; a
+	 * node that is not who it claims to be (a clone with a running member's
+	 * name, another initdb's node) is kept at "past the deadline", so that
+	 * a promotion behind the keeper's back (pg_ctl promote) never commits
+	 * before the keeper's next cycle fences it.
 	 */
-	if (!k->paused)
+	if (k->identity_refused)
+		armed = 1;				/* rule 6: not even in maintenance mode */
+	else if (!k->paused)
 	{
 		if (k->fenced)
 			armed = 1;			/* in the past: no commit any more */

@@ -35,7 +35,8 @@ foreign_writable() {
 foreign_stopped() { ! "$PGBIN/pg_ctl" -D "$PGDATA_foreign" status >/dev/null 2>&1; }
 
 expect "the foreign primary stops accepting writes within 10 s" poll_until 10 foreign_stopped
-check "it is not writable" bash -c "! $(declare -f foreign_writable); foreign_writable"
+foreign_not_writable() { ! foreign_writable; }
+check "it is not writable" foreign_not_writable
 check "its log says why" grep -q "differs from the cluster's" "$PGDATA_foreign/server.log"
 is "$(etcd_get "$CLUSTER_E" "$key/members/n9")" "" "it wrote no member key"
 is "$(cluster_leader)" "$leader" "the leader key still names $leader"
