@@ -449,6 +449,18 @@ cluster_is_healthy() {
 			node_streams_from "$n" "$leader" || { CLUSTER_STATE="$n does not stream from $leader"; return 1; }
 		fi
 	done
+	# what etcd says, which is what a switchover checks (a keeper publishes
+	# its own changes at its next loop, within loop_wait): every member key
+	# says running, on the leader's timeline, within 1 MB of the leader's
+	# published position (maximum_lag_on_failover's default)
+	local lt mk optime
+	lt=$(cluster_etcd_get "/service/$CLUSTER_SCOPE/members/$leader" | jq -r '.timeline // empty' 2>/dev/null)
+	optime=$(cluster_etcd_get "/service/$CLUSTER_SCOPE/status" | jq -r '.optime // 0' 2>/dev/null)
+	for n in $nodes; do
+		mk=$(cluster_etcd_get "/service/$CLUSTER_SCOPE/members/$n" |
+			jq -r --argjson o "${optime:-0}" '"\(.state) \(.timeline) \(if ($o - (.xlog_location // 0)) > 1048576 then "behind" else "near" end)"' 2>/dev/null)
+		[ "$mk" = "running $lt near" ] || { CLUSTER_STATE="members/$n says '$mk' (leader's timeline $lt, optime $optime)"; return 1; }
+	done
 	CLUSTER_STATE="healthy, leader $leader"
 }
 

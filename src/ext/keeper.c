@@ -311,6 +311,8 @@ keeper_wait(Keeper *k, int64 cycle_start_ms)
 	if (k->quick_recheck)
 		due = Min(due, cycle_start_ms + 100);
 	k->quick_recheck = false;
+	if (k->settling)
+		due = Min(due, cycle_start_ms + KEEPER_SETTLE_RECHECK_MS);
 	/* a primary wakes up at its fencing deadline, whatever else happens */
 	if (k->fence_deadline_ms > 0 && !k->fenced && !k->paused &&
 		!RecoveryInProgress())

@@ -58,6 +58,8 @@ typedef struct Keeper
 	bool		promote_requested;
 	bool		checkpoint_done;	/* after our promotion */
 	bool		quick_recheck;	/* run the next cycle soon (failover wait) */
+	bool		settling;		/* a standby still starting or behind the
+								 * leader's timeline: look again soon */
 	int64		last_leader_seen_rev;	/* revision of the last read with a leader */
 	int64		no_leader_since_ms; /* 0 while a leader exists */
 	bool		paused;			/* maintenance mode: never fence */
@@ -72,6 +74,13 @@ typedef struct Keeper
 
 /* how long a failover candidate waits for its peers' fresh positions */
 #define KEEPER_PEER_WAIT_MS 1000
+/*
+ * How soon a standby in transition looks again: its member key says
+ * "starting" or an older timeline until its next cycle, and a switchover
+ * to it is refused until the key says "running" on the leader's timeline.
+ * Only while it lasts; at idle a keeper sleeps loop_wait.
+ */
+#define KEEPER_SETTLE_RECHECK_MS 250
 /* how long the others defer to a member named by a switchover or failover */
 #define KEEPER_REQUEST_WAIT_MS 5000
 /* a new synchronous_standby_names is in force in every walsender after this */

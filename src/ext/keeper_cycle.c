@@ -586,6 +586,27 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 	return true;
 }
 
+/*
+ * A standby whose member key will change soon on its own: still starting
+ * (not consistent yet), or replaying WAL of an older timeline than the
+ * leader's (it rejoined, the switch record is on its way).
+ */
+static bool
+standby_settling(const CycleResult *res)
+{
+	const PghaMember *leader;
+
+	if (res->role != PGHA_ROLE_REPLICA || !res->have_cluster ||
+		!res->etcd_ok)
+		return false;
+	if (res->starting)
+		return true;
+	if (!res->cluster->has_leader)
+		return false;
+	leader = pgha_cluster_find_member(res->cluster, res->cluster->leader);
+	return leader != NULL && leader->timeline > res->timeline;
+}
+
 void
 keeper_run_cycle(Keeper *k, CycleResult *res)
 {
@@ -649,6 +670,7 @@ keeper_run_cycle(Keeper *k, CycleResult *res)
 
 	if (act(k, res, &d, sysid))
 		keeper_lease_revoke_retired(k);
+	k->settling = standby_settling(res);
 
 done:
 	etcd_client_set_deadline(k->client, 0);
