@@ -30,8 +30,6 @@ keeper_lease_ttl(const Keeper *k)
 	return Max(k->cfg.ttl - 1, 2);
 }
 
-#define update_deadline keeper_lease_publish
-
 /*
  * Keep the lease alive.  The time a keepalive was sent (not answered) is
  * what bounds the lease's expiry in etcd, so that is what lease.c records.
@@ -53,7 +51,7 @@ keeper_ensure_lease(Keeper *k, CycleResult *res)
 		pgha_lease_keepalive_sent(&k->lease, cur, etcd_now_ms());
 		if (etcd_lease_keepalive(k->client, cur, &ttl_left, &err) != ETCD_OK)
 		{
-			update_deadline(k);
+			keeper_lease_publish(k);
 			return keeper_cycle_fail(res, &err);
 		}
 		if (pgha_lease_keepalive_answered(&k->lease, cur, ttl_left) != 0 ||
@@ -64,7 +62,7 @@ keeper_ensure_lease(Keeper *k, CycleResult *res)
 	}
 	if (!pgha_lease_need_grant(&k->lease, want))
 	{
-		update_deadline(k);
+		keeper_lease_publish(k);
 		return true;
 	}
 	if (pgha_lease_current(&k->lease) != 0)
@@ -75,11 +73,11 @@ keeper_ensure_lease(Keeper *k, CycleResult *res)
 	sent = etcd_now_ms();
 	if (etcd_lease_grant(k->client, want, &id, &granted, &err) != ETCD_OK)
 	{
-		update_deadline(k);
+		keeper_lease_publish(k);
 		return keeper_cycle_fail(res, &err);
 	}
 	pgha_lease_granted(&k->lease, id, granted, sent);
-	update_deadline(k);
+	keeper_lease_publish(k);
 	return true;
 }
 
