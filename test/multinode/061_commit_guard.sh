@@ -34,7 +34,7 @@ expect "a new leader takes writes within ttl + 5 s" cluster_wait_leader $((CLUST
 new=$CLUSTER_NEW_LEADER
 cluster_wait_writes 100 15
 check "$old's backends refused commits past the deadline" \
-	grep -qs "past its fencing deadline" "$(node_data "$old").log"
+	grep -qsE "past its fencing deadline|committed after the fencing deadline" "$(node_data "$old").log"
 
 kill -CONT "$kp" "$pm" "$wd"
 cluster_restore_etcd "$old"
