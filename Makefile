@@ -47,7 +47,8 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 # postgresql-client-15 alone ships pgxs.mk: the build also needs the server
 # headers (postgresql-server-dev-15) and the libraries' headers
 PG_SERVER_H := $(wildcard $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)/postgres.h)
-HAVE_LIBS := $(shell pkg-config --exists libcurl jansson 2>/dev/null && echo yes)
+# krb5-gssapi: the server's libpq/libpq-be.h includes <gssapi/gssapi.h>
+HAVE_LIBS := $(shell pkg-config --exists libcurl jansson krb5-gssapi 2>/dev/null && echo yes)
 
 ifeq ($(and $(wildcard $(PGXS)),$(PG_SERVER_H),$(HAVE_LIBS)),)
 # A fresh machine: no complete PostgreSQL build environment yet.  Install

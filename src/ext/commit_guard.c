@@ -34,24 +34,20 @@
 #include <sys/socket.h>
 
 #include "access/xact.h"
+#include "libpq/libpq-be.h"
 #include "miscadmin.h"
 
 #include "node_files.h"
 
 static bool guard_checked_xid = false;	/* the pre-commit check ran */
 
-/*
- * The client socket of this backend.  libpq/libpq-be.h cannot be included
- * without the GSSAPI headers on a server built with GSSAPI (Debian's is);
- * the socket is the first member of struct Port, whose place does not
- * depend on that.
- */
+/* the client socket of this backend, none in a background worker */
 static pgsocket
 client_socket(void)
 {
 	if (MyProcPort == NULL)
 		return PGINVALID_SOCKET;
-	return *(const pgsocket *) MyProcPort;
+	return MyProcPort->sock;
 }
 
 /* how long ago the deadline passed, 0 when none or not yet */
