@@ -297,6 +297,23 @@ keeper_ensure_watch(Keeper *k, int64 rev)
 }
 
 /*
+ * A settling standby (keeper_cycle.c: standby_settling) became consistent,
+ * switched timeline or was promoted: its member key is stale, run a cycle.
+ */
+static bool
+settle_changed(const Keeper *k)
+{
+	CycleResult now;
+	uint64		sysid;
+
+	memset(&now, 0, sizeof(now));
+	keeper_read_local_state(&now, &sysid);
+	return now.role != PGHA_ROLE_REPLICA ||
+		now.starting != k->settle_starting ||
+		now.timeline != k->settle_timeline;
+}
+
+/*
  * Sleep until the next cycle is due, the latch is set or the watch says a
  * key that matters changed.  While the watch is still connecting, its
  * socket is not known yet: wake every 50 ms to let curl progress.
@@ -311,8 +328,6 @@ keeper_wait(Keeper *k, int64 cycle_start_ms)
 	if (k->quick_recheck)
 		due = Min(due, cycle_start_ms + 100);
 	k->quick_recheck = false;
-	if (k->settling)
-		due = Min(due, cycle_start_ms + KEEPER_SETTLE_RECHECK_MS);
 	/* a primary wakes up at its fencing deadline, whatever else happens */
 	if (k->fence_deadline_ms > 0 && !k->fenced && !k->paused &&
 		!RecoveryInProgress())
@@ -333,6 +348,12 @@ keeper_wait(Keeper *k, int64 cycle_start_ms)
 		{
 			keeper_check_fence(k, "the leader lease could not be renewed in time");
 			return;
+		}
+		if (k->settling)
+		{
+			if (settle_changed(k))
+				return;
+			timeout = Min(timeout, KEEPER_SETTLE_RECHECK_MS);
 		}
 		if (k->watch != NULL)
 		{

@@ -60,6 +60,8 @@ typedef struct Keeper
 	bool		quick_recheck;	/* run the next cycle soon (failover wait) */
 	bool		settling;		/* a standby still starting or behind the
 								 * leader's timeline: look again soon */
+	bool		settle_starting;	/* what the settling standby was when */
+	int			settle_timeline;	/* its last cycle ran */
 	int64		last_leader_seen_rev;	/* revision of the last read with a leader */
 	int64		no_leader_since_ms; /* 0 while a leader exists */
 	bool		paused;			/* maintenance mode: never fence */
@@ -75,10 +77,11 @@ typedef struct Keeper
 /* how long a failover candidate waits for its peers' fresh positions */
 #define KEEPER_PEER_WAIT_MS 1000
 /*
- * How soon a standby in transition looks again: its member key says
- * "starting" or an older timeline until its next cycle, and a switchover
- * to it is refused until the key says "running" on the leader's timeline.
- * Only while it lasts; at idle a keeper sleeps loop_wait.
+ * How often a standby in transition looks at its own state (no etcd
+ * request): its member key says "starting" or an older timeline until its
+ * next cycle, and a switchover to it is refused until the key says
+ * "running" on the leader's timeline.  The cycle runs as soon as that
+ * changes, not every look; at idle a keeper sleeps loop_wait.
  */
 #define KEEPER_SETTLE_RECHECK_MS 250
 /* how long the others defer to a member named by a switchover or failover */
@@ -105,6 +108,7 @@ typedef struct CycleResult
 } CycleResult;
 
 extern void keeper_run_cycle(Keeper *k, CycleResult *res);
+extern void keeper_read_local_state(CycleResult *res, uint64 *sysid);
 extern bool keeper_cycle_fail(CycleResult *res, const EtcdError *err);
 
 /* keeper_lease.c */

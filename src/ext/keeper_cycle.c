@@ -33,8 +33,8 @@
 #include "settings.h"
 #include "switchover.h"
 
-static void
-read_local_state(CycleResult *res, uint64 *sysid)
+void
+keeper_read_local_state(CycleResult *res, uint64 *sysid)
 {
 	*sysid = GetSystemIdentifier();
 	if (!RecoveryInProgress())
@@ -617,7 +617,7 @@ keeper_run_cycle(Keeper *k, CycleResult *res)
 
 	memset(res, 0, sizeof(*res));
 	res->etcd_ok = true;
-	read_local_state(res, &sysid);
+	keeper_read_local_state(res, &sysid);
 	if (res->role == PGHA_ROLE_PRIMARY && k->fence_deadline_ms == 0)
 		k->fence_deadline_ms = k->started_ms + (int64) k->cfg.retry_timeout * 1000;
 	keeper_check_fence(k, "the leader lease could not be renewed in time");
@@ -671,6 +671,8 @@ keeper_run_cycle(Keeper *k, CycleResult *res)
 	if (act(k, res, &d, sysid))
 		keeper_lease_revoke_retired(k);
 	k->settling = standby_settling(res);
+	k->settle_starting = res->starting;
+	k->settle_timeline = res->timeline;
 
 done:
 	etcd_client_set_deadline(k->client, 0);

@@ -7,7 +7,10 @@
 #   - the leader key is never rewritten (its mod_revision stays): the
 #     lease keepalive alone keeps it;
 #   - each keeper sends at most 2 requests per loop (a keepalive and one
-#     range read), 2 * (20 / 2 + 1) = 22 in all.
+#     range read), 2 * (20 / 2 + 1) = 22 in all;
+#   - that holds for a standby that stays in recovery start-up as well
+#     (hot_standby = off: its member key says "starting" for good), which
+#     looks at its own state every 250 ms but asks etcd only per loop.
 # The window starts once etcd's revision has stood still for 5 s (start-up
 # writes are over).  The keepers' CPU time, the cluster's etcd revision
 # and strace -c of the leader's keeper are printed too.
@@ -48,6 +51,12 @@ expect "3 nodes: one primary, two streaming replicas" cluster_wait_healthy 60 ||
 	bail_out "the cluster is not healthy"
 leader=$(cluster_leader)
 note "leader: $leader"
+# a replica that never leaves recovery start-up
+for n in n1 n2 n3; do [ "$n" != "$leader" ] && slow=$n; done
+echo "hot_standby = off" >>"$TEST_TMP/$slow.conf"
+cluster_stop_node "$slow" && cluster_restart_node "$slow"
+slow_starting() { [ "$(cluster_etcd_get "/service/$CLUSTER_SCOPE/members/$slow" | jq -r .state)" = starting ]; }
+expect "$slow (hot_standby = off) runs and its member key says starting" poll_until 60 slow_starting
 # let the start-up writes (slots, history, the first standby snapshots of
 # the WAL, which move the members' positions) settle: etcd's revision
 # stays the same for 5 s
