@@ -53,10 +53,12 @@ count() {
 
 # run a TAP script and print "<name>: N passed, M failed"
 tap() {
-	local script=$1 out rc p f
+	local script=$1 out rc p f t0
+	t0=$(date +%s)
 	out=$(bash "$script" 2>&1)
 	rc=$?
 	printf '%s\n' "$out"
+	echo "# $(basename "$script" .sh) took $(($(date +%s) - t0)) s"
 	p=$(grep -cE '^ok [0-9]+' <<<"$out")
 	f=$(grep -cE '^not ok [0-9]+' <<<"$out")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi

@@ -6,7 +6,8 @@
 # (sync) and etcd_wipe (strict), the cheapest; ttl_change, clock_step and
 # dup_name run only in long runs (test/chaos/run.sh --kinds).  TAP
 # lines numbered across the three runs, then "1..N" and the suite's count
-# line "chaos: N passed, M failed".  About 4-5 minutes.  Runs as the
+# line "chaos: N passed, M failed".  The three runs go at once, on ports
+# 24400, 24430 and 24460 (about 3 minutes in all).  Runs as the
 # postgres user with pgha installed (test/run-all.sh sees to both).
 #
 # A failed run keeps its files and prints the line that replays it.
@@ -21,13 +22,28 @@ RUNS=(
 	"strict 303 postmaster_stop,replica_cutoff,leader_cutoff,switchover,etcd_wipe"
 )
 
-n=0
-failed=0
+# the three runs at once, each on ports of its own (run.sh --port-base):
+# most of a run is waiting for a fault to act or heal, so they share the
+# machine well, and the suite takes as long as its longest run
+out_dir=$(mktemp -d "${TMPDIR:-/tmp}/pgha-chaos-ci.XXXXXX")
+pids=()
+i=0
 for r in "${RUNS[@]}"; do
 	read -r mode seed seq <<<"$r"
-	echo "# chaos: mode $mode, seed $seed: $seq"
-	out=$(bash test/chaos/run.sh --tap --mode "$mode" --seed "$seed" --sequence "$seq" --heal-timeout 90 2>&1)
+	bash test/chaos/run.sh --tap --mode "$mode" --seed "$seed" --sequence "$seq" \
+		--heal-timeout 90 --port-base $((24400 + 30 * i)) >"$out_dir/$i" 2>&1 &
+	pids+=($!)
+	i=$((i + 1))
+done
+
+n=0
+failed=0
+i=0
+for r in "${RUNS[@]}"; do
+	read -r mode seed seq <<<"$r"
+	wait "${pids[$i]}"
 	rc=$?
+	echo "# chaos: mode $mode, seed $seed: $seq"
 	# renumber the TAP lines of this run after the previous runs' ones
 	while IFS= read -r line; do
 		if [[ $line =~ ^(not\ )?ok\ [0-9]+\ -\ (.*)$ ]]; then
@@ -45,13 +61,15 @@ for r in "${RUNS[@]}"; do
 		else
 			echo "# $line"
 		fi
-	done <<<"$out"
-	if [ "$rc" -ne 0 ] && ! grep -q '^not ok ' <<<"$out"; then
+	done <"$out_dir/$i"
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok ' "$out_dir/$i"; then
 		n=$((n + 1))
 		failed=$((failed + 1))
 		echo "not ok $n - $mode: test/chaos/run.sh exited with status $rc"
 	fi
+	i=$((i + 1))
 done
+rm -rf "$out_dir"
 echo "1..$n"
 echo "chaos: $((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1035,7 +1035,8 @@ test_client_arguments(void **state)
 	assert_true(zero_kvlist(&l));
 	assert_null(etcd_watch_start(c, LIT("/k/"), &err));
 	assert_int_equal(err.status, ETCD_ERR_TIMEOUT);
-	assert_true(etcd_now_ms() - t0 < 100);
+	/* (a bound that valgrind on a busy machine keeps too) */
+	assert_true(etcd_now_ms() - t0 < 1000);
 	etcd_client_set_deadline(c, 0);
 	etcd_client_free(c);
 }
