@@ -13,7 +13,7 @@
 # postgres refuses to run as root: as root, this script installs pgha, copies
 # the tree to a directory owned by the postgres user and runs there as that
 # user.  PGHA_SUITES="unit regress" runs a subset; PGHA_MULTINODE="test/multinode/020_*.sh"
-# narrows the multinode suite.
+# narrows the multinode suite, which runs in two lanes (PGHA_MULTINODE_LANES=1: one).
 set -u
 cd "$(dirname "$0")/.."
 
@@ -22,7 +22,8 @@ if [ "$(id -u)" -eq 0 ]; then
 	work=$(mktemp -d /tmp/pgha-ci.XXXXXX)
 	cp -a . "$work/src"
 	chown -R postgres:postgres "$work"
-	runuser -u postgres -- env PGHA_SUITES="${PGHA_SUITES:-}" PGHA_MULTINODE="${PGHA_MULTINODE:-}" bash "$work/src/test/run-all.sh"
+	runuser -u postgres -- env PGHA_SUITES="${PGHA_SUITES:-}" PGHA_MULTINODE="${PGHA_MULTINODE:-}" \
+		PGHA_MULTINODE_LANES="${PGHA_MULTINODE_LANES:-2}" bash "$work/src/test/run-all.sh"
 	rc=$?
 	[ $rc -eq 0 ] && rm -rf "$work"
 	exit $rc
@@ -65,6 +66,36 @@ tap() {
 	echo "$(basename "$script" .sh): $p passed, $f failed"
 }
 
+# The multinode tests in two lanes at once: 060-099 (fencing, watchdog,
+# identity, etcd rebuild) beside the others.  Their ports are disjoint
+# lane from lane (tests that share ports are in the same lane and run one
+# after the other), and most of a test is waiting for a cluster to act.
+# Each test's output is printed whole, in the order of the lane that ends
+# first.  PGHA_MULTINODE_LANES=1 runs them one by one.
+lane_of() {
+	[ "${PGHA_MULTINODE_LANES:-2}" -gt 1 ] || { echo 1; return; }
+	case $(basename "$1") in
+		0[6-9][0-9]_*) echo 2 ;;
+		*) echo 1 ;;
+	esac
+}
+
+multinode_lanes() {
+	local t lane pids=() l
+	for lane in 1 2; do
+		(
+			for t in "$@"; do
+				[ "$(lane_of "$t")" = "$lane" ] || continue
+				tap "$t" >"$log/lane$lane.out" 2>&1
+				# whole, not interleaved with the other lane
+				flock "$log/print.lock" bash -c 'tee -a "$2" <"$1"' _ "$log/lane$lane.out" "$log/multinode.raw"
+			done
+		) &
+		pids+=($!)
+	done
+	for l in "${pids[@]}"; do wait "$l"; done
+}
+
 for s in $suites; do
 	echo "=== $s"
 	case $s in
@@ -86,9 +117,8 @@ for s in $suites; do
 			bash test/chaos/ci.sh 2>&1 | tee "$log/chaos" ;;
 		multinode)
 			: >"$log/multinode"
-			for t in ${PGHA_MULTINODE:-test/multinode/[0-9]*.sh}; do
-				tap "$t" | tee -a "$log/multinode.raw"
-			done
+			: >"$log/multinode.raw"
+			multinode_lanes ${PGHA_MULTINODE:-test/multinode/[0-9]*.sh}
 			grep -E '^[0-9a-z_]+: [0-9]+ passed' "$log/multinode.raw" |
 				awk -F'[ :]+' '{p+=$2; f+=$4} END {printf "multinode: %d passed, %d failed\n", p, f}' |
 				tee "$log/multinode" ;;

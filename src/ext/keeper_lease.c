@@ -11,7 +11,8 @@
  * shared memory, so that a keeper that ends with an ERROR and is
  * restarted by the postmaster keeps them: a restarted keeper on a primary
  * fences by the original deadline, and tells the watchdog so in its first
- * heartbeat.  The same deadline is armed for the commit check of every
+ * heartbeat.  PGDATA/pgha.fence keeps them across a crash restart of the
+ * whole instance, which makes shared memory anew (fence_file.c).  The same deadline is armed for the commit check of every
  * backend (commit_guard.c) whenever this node is a primary not in
  * maintenance mode.
  *
@@ -158,4 +159,8 @@ keeper_lease_publish(Keeper *k)
 			armed = (uint64) k->fence_deadline_ms;
 	}
 	pg_atomic_write_u64(&pgha_shared->commit_deadline_ms, armed);
+
+	/* and for the instance after a crash restart (fence_file.c) */
+	pgha_fence_file_save(&k->lease, k->fence_deadline_ms, k->fenced,
+						 k->paused, armed);
 }

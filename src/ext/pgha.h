@@ -99,8 +99,9 @@ typedef struct PghaShared
 	Latch	   *keeper_latch;	/* to wake the keeper */
 
 	/*
-	 * Fencing state, written by the keeper, kept across its restarts (not
-	 * across a restart of the postmaster, which makes shared memory anew).
+	 * Fencing state, written by the keeper, kept across its restarts and,
+	 * through PGDATA/pgha.fence, across a crash restart of the instance
+	 * (fence_file.c); not across a restart of the postmaster.
 	 * Times are CLOCK_BOOTTIME ms (pgha_boottime_ms()).
 	 */
 	bool		fence_saved;	/* the fields below were written */
@@ -143,6 +144,11 @@ extern PghaShared *pgha_shared;
 extern void pgha_shmem_install_hooks(void);
 extern void pgha_shmem_attach(void);
 extern PghaShared *pgha_shared_or_error(void);
+
+/* fence_file.c: the fencing state across a crash restart */
+extern void pgha_fence_file_save(const PghaLeaseState *lease, int64 deadline_ms,
+								 bool fenced, bool paused, uint64 armed);
+extern void pgha_fence_file_restore(PghaShared *s);
 
 /* commit_guard.c */
 extern void pgha_commit_guard_install(void);

@@ -17,6 +17,9 @@
 
 PghaShared *pgha_shared = NULL;
 
+/* the postmaster made shared memory before: the next time is a crash restart */
+static bool made_before = false;
+
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
@@ -65,6 +68,10 @@ pgha_shmem_attach(void)
 		strlcpy(pgha_shared->state, "not started", PGHA_STATE_LEN);
 		ConditionVariableInit(&pgha_shared->outcome_cv);
 		pg_atomic_init_u64(&pgha_shared->commit_deadline_ms, 0);
+		/* made anew by this postmaster: a crash restart */
+		if (!IsUnderPostmaster && made_before)
+			pgha_fence_file_restore(pgha_shared);
+		made_before = true;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
