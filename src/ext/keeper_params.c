@@ -75,8 +75,9 @@ server_accepts(const char *name, const char *value, char *why, size_t len)
 
 	PG_TRY();
 	{
+		/* without changeVal, -1 means "valid", 0 "refused" */
 		if (set_config_option(name, value, PGC_POSTMASTER, PGC_S_FILE,
-							  GUC_ACTION_SET, false, ERROR, false) <= 0)
+							  GUC_ACTION_SET, false, ERROR, false) == 0)
 		{
 			snprintf(why, len, "the server does not take it");
 			ok = false;
