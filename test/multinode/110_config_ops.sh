@@ -103,7 +103,7 @@ check "pending_restart on every node (pgha_status() and the member keys)" \
 	poll_until $((CLUSTER_LOOP_WAIT + 3)) pending_everywhere
 is "$(node_sql "$L" "SHOW max_connections")" 100 "max_connections still 100 before the restart"
 pghactl list
-check "pghactl list has a Pending restart column" grep -q "| Pending restart |" <<<"$OUT"
+check "pghactl list has a Pending restart column" grep -qE "\| Pending restart +\|" <<<"$OUT"
 is "$(grep -c '| \* ' <<<"$OUT")" 3 "every member marked * in it"
 is "$(node_sql "$L" "SELECT string_agg(member || '=' || pending_restart, ',' ORDER BY member) FROM pgha_members()")" \
 	"n1=true,n2=true,n3=true" "pgha_members() shows pending_restart"
@@ -141,7 +141,7 @@ is "$RC" 0 "pghactl restart $S --scheduled: exit 0"
 check "it says the restart is scheduled" grep -q "Success: restart scheduled on member $S" <<<"$OUT"
 check "the member key shows scheduled_restart" poll_until $((CLUSTER_LOOP_WAIT + 2)) sched_in_key "$S"
 pghactl list
-check "pghactl list has a Scheduled restart column" grep -q "| Scheduled restart |" <<<"$OUT"
+check "pghactl list has a Scheduled restart column" grep -qE "\| Scheduled restart +\|" <<<"$OUT"
 check "$S restarts at its time" poll_until 30 restarted_since "$S" "$s0"
 check "$S streams again" poll_until 30 streams "$S"
 when=$(date -d '+1 hour' '+%Y-%m-%dT%H:%M:%S%:z')
