@@ -66,8 +66,12 @@ include $(PGXS)
 
 override CFLAGS += -Wmissing-prototypes -Werror=implicit-function-declaration
 
+# pghactl restart/reload/reinit call the members' servers (cmd_ops.c)
+PGHACTL_LIBPQ = -L$(shell $(PG_CONFIG) --libdir) -lpq
+$(PGHACTL_SRCS:.c=.o): override CPPFLAGS += -I$(shell $(PG_CONFIG) --includedir)
+
 pghactl: $(PGHACTL_SRCS:.c=.o) $(COMMON_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(TOOL_LINK)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(TOOL_LINK) $(PGHACTL_LIBPQ)
 
 $(PGHACTL_SRCS:.c=.o) $(COMMON_OBJS): $(COMMON_HDRS)
 $(EXT_SRCS:.c=.o): $(COMMON_HDRS) $(wildcard src/ext/*.h)

@@ -18,7 +18,9 @@ CREATE FUNCTION pgha_status(
 	OUT loop_wait integer,
 	OUT retry_timeout integer,
 	OUT synchronous_mode text,
-	OUT sync_standby text)
+	OUT sync_standby text,
+	OUT pending_restart boolean,
+	OUT scheduled_restart text)
 RETURNS record
 AS 'MODULE_PATHNAME', 'pgha_status'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
@@ -32,7 +34,9 @@ CREATE FUNCTION pgha_members(
 	OUT role text,
 	OUT state text,
 	OUT timeline integer,
-	OUT lag_mb bigint)
+	OUT lag_mb bigint,
+	OUT pending_restart boolean,
+	OUT scheduled_restart text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgha_members'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED ROWS 3;
@@ -105,7 +109,47 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION pgha_resume() IS
 'leave maintenance mode';
 
+CREATE FUNCTION pgha_restart(
+	pending_only boolean DEFAULT false,
+	scheduled_at timestamptz DEFAULT NULL,
+	role text DEFAULT NULL,
+	postgres_version text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgha_restart'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION pgha_restart(boolean, timestamptz, text, text) IS
+'restart this node''s postgres (a leader keeps the leader key), now or at scheduled_at; only if a setting waits for it (pending_only), in that role, or below that version';
+
+CREATE FUNCTION pgha_restart_cancel()
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgha_restart_cancel'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION pgha_restart_cancel() IS
+'forget this node''s scheduled restart';
+
+CREATE FUNCTION pgha_reload()
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgha_reload'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION pgha_reload() IS
+'reload this node''s configuration (its files and postgresql.parameters of the config key)';
+
+CREATE FUNCTION pgha_reinit()
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgha_reinit'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION pgha_reinit() IS
+'wipe this replica''s data directory and clone the leader again (refused on the leader)';
+
 REVOKE ALL ON FUNCTION pgha_switchover(text, timestamptz, boolean), pgha_switchover_cancel(),
-	pgha_failover(text, boolean), pgha_pause(), pgha_resume() FROM PUBLIC;
+	pgha_failover(text, boolean), pgha_pause(), pgha_resume(),
+	pgha_restart(boolean, timestamptz, text, text), pgha_restart_cancel(), pgha_reload(),
+	pgha_reinit() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgha_switchover(text, timestamptz, boolean), pgha_switchover_cancel(),
-	pgha_failover(text, boolean), pgha_pause(), pgha_resume() TO pgha_admin;
+	pgha_failover(text, boolean), pgha_pause(), pgha_resume(),
+	pgha_restart(boolean, timestamptz, text, text), pgha_restart_cancel(), pgha_reload(),
+	pgha_reinit() TO pgha_admin;

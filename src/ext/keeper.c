@@ -335,6 +335,11 @@ keeper_wait(Keeper *k, int64 cycle_start_ms)
 	/* and a scheduled switchover at its time */
 	if (k->request_due_ms > 0)
 		due = Min(due, k->request_due_ms);
+	/* the shutdown of a restart or reinit, a scheduled restart */
+	if (k->op_shutdown_ms > 0)
+		due = Min(due, k->op_shutdown_ms);
+	if (k->restart_due_ms > 0)
+		due = Min(due, k->restart_due_ms);
 
 	for (;;)
 	{

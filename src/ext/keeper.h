@@ -72,6 +72,13 @@ typedef struct Keeper
 	int			nsync_track;
 	KeeperSyncTrack sync_track[PGHA_MAX_MEMBERS];
 	int64		sync_pending_since_ms;	/* a picked standby awaits publication */
+	char	   *params_text;	/* pgha_params.conf as last read or written
+								 * (TopMemoryContext); NULL = not read yet */
+	char		params_problem[PGHA_ERR_LEN];	/* parameters left out, why */
+	bool		params_raised;	/* a replica runs above the config key's
+								 * value (pg_control): restart pending */
+	int64		op_shutdown_ms; /* restart/reinit: fast shutdown then; 0 = none */
+	int64		restart_due_ms; /* a scheduled restart is due then; 0 = none */
 } Keeper;
 
 /* how long a failover candidate waits for its peers' fresh positions */
@@ -105,6 +112,7 @@ typedef struct CycleResult
 	bool		have_cluster;
 	PghaCluster *cluster;		/* palloc'd in the loop context */
 	char	   *history_json;	/* the history key's value, or NULL */
+	char	   *config_json;	/* the config key's value, or NULL */
 } CycleResult;
 
 extern void keeper_run_cycle(Keeper *k, CycleResult *res);
@@ -130,11 +138,23 @@ extern bool keeper_sync_manage(Keeper *k, CycleResult *res);
 /* keeper_requests.c */
 extern bool keeper_pending_request(PghaRequest *out);
 extern void keeper_finish_request(uint64 id, bool ok, const char *message);
+extern void keeper_finish_request_status(uint64 id, int status,
+										 const char *message);
 extern void keeper_serve_request(Keeper *k, CycleResult *res);
 extern void keeper_fail_request(const EtcdError *err);
 extern void keeper_clear_failover_key(Keeper *k, CycleResult *res);
 extern bool keeper_request_due(const PghaCluster *cl, int64 *due_ms);
 extern void keeper_apply_shared_config(Keeper *k, const PghaCluster *cl);
+
+/* keeper_params.c */
+extern void keeper_apply_params(Keeper *k, CycleResult *res);
+extern bool keeper_pending_restart(const Keeper *k);
+
+/* keeper_ops.c */
+extern void keeper_serve_operation(Keeper *k, CycleResult *res,
+								   const PghaRequest *req);
+extern void keeper_run_operations(Keeper *k, CycleResult *res);
+extern void keeper_fill_member_ops(const Keeper *k, PghaMember *m);
 
 extern void keeper_report_idle(const Keeper *k);
 extern void keeper_report_cycle(const Keeper *k, const CycleResult *res);

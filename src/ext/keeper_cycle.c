@@ -90,6 +90,9 @@ read_cluster(Keeper *k, CycleResult *res)
 	hist = etcd_kvlist_find(&kvs, keeper_key_of(k, "history"));
 	if (hist != NULL && hist->value_len < PGHA_HISTORY_MAX)
 		res->history_json = pstrdup(hist->value);
+	hist = etcd_kvlist_find(&kvs, keeper_key_of(k, "config"));
+	if (hist != NULL)
+		res->config_json = pstrdup(hist->value);
 	keeper_rebuild_after_read(k, res, &kvs);
 	etcd_kvlist_free(&kvs);
 	res->have_cluster = true;
@@ -240,7 +243,7 @@ leader_action(Keeper *k, CycleResult *res, PghaLeaderAction action, bool *won)
 }
 
 static void
-fill_member(const CycleResult *res, PghaMember *m)
+fill_member(const Keeper *k, const CycleResult *res, PghaMember *m)
 {
 	memset(m, 0, sizeof(*m));
 	strlcpy(m->name, pgha_node_name, sizeof(m->name));
@@ -255,6 +258,7 @@ fill_member(const CycleResult *res, PghaMember *m)
 	m->nofailover = pgha_nofailover;
 	m->failover_priority = pgha_failover_priority;
 	strlcpy(m->instance, keeper_instance(), sizeof(m->instance));
+	keeper_fill_member_ops(k, m);
 }
 
 /*
@@ -273,7 +277,7 @@ publish_member(Keeper *k, CycleResult *res, bool force)
 
 	int64		lease = pgha_lease_current(&k->lease);
 
-	fill_member(res, &m);
+	fill_member(k, res, &m);
 	json = pgha_member_to_json(&m);
 	if (json == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
@@ -643,6 +647,7 @@ keeper_run_cycle(Keeper *k, CycleResult *res)
 	keeper_serve_request(k, res);
 	if (!res->etcd_ok)
 		goto done;
+	keeper_apply_params(k, res);
 
 	memset(&local, 0, sizeof(local));
 	local.name = pgha_node_name;
@@ -680,4 +685,5 @@ done:
 	keeper_lease_publish(k);
 	keeper_check_fence(k, "the leader lease could not be renewed in time");
 	keeper_watchdog_loop(k, res);
+	keeper_run_operations(k, res);
 }

@@ -113,7 +113,13 @@ keeper_report_cycle(const Keeper *k, const CycleResult *res)
 			keeper_log_problem(WARNING, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 							   problem);
 		else
+		{
 			keeper_clear_problem();
+			/* logged by keeper_params.c when it appeared */
+			if (k->params_problem[0] != '\0')
+				snprintf(problem, sizeof(problem),
+						 "postgresql.parameters not applied: %s", k->params_problem);
+		}
 		state = res->starting ? "starting" : pgha_verdict_text(res->verdict);
 	}
 
@@ -125,6 +131,7 @@ keeper_report_cycle(const Keeper *k, const CycleResult *res)
 	pgha_shared->wal_lsn = res->lsn;
 	pgha_shared->lag_bytes = replica_lag(res);
 	strlcpy(pgha_shared->last_error, problem, PGHA_ERR_LEN);
+	pgha_shared->pending_restart = keeper_pending_restart(k);
 	if (res->etcd_ok)
 		pgha_shared->last_etcd_contact = GetCurrentTimestamp();
 	if (res->have_cluster)

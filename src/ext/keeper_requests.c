@@ -37,11 +37,19 @@ keeper_pending_request(PghaRequest *out)
 void
 keeper_finish_request(uint64 id, bool ok, const char *message)
 {
+	keeper_finish_request_status(id, ok ? 200 : 503, message);
+}
+
+/* the outcome with Patroni's HTTP status for it (pgha.h) */
+void
+keeper_finish_request_status(uint64 id, int status, const char *message)
+{
 	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
 	if (pgha_shared->request.id == id)
 		pgha_shared->request.kind = PGHA_REQ_NONE;
 	pgha_shared->outcome.id = id;
-	pgha_shared->outcome.ok = ok;
+	pgha_shared->outcome.ok = status < 300;
+	pgha_shared->outcome.status = status;
 	strlcpy(pgha_shared->outcome.message, message, PGHA_ERR_LEN);
 	LWLockRelease(pgha_shared->lock);
 	ConditionVariableBroadcast(&pgha_shared->outcome_cv);
@@ -200,6 +208,12 @@ keeper_serve_request(Keeper *k, CycleResult *res)
 		case PGHA_REQ_CANCEL_FAILOVER:
 			ok = write_failover(k, res, &req, msg, sizeof(msg));
 			break;
+		case PGHA_REQ_RESTART:
+		case PGHA_REQ_CANCEL_RESTART:
+		case PGHA_REQ_RELOAD:
+		case PGHA_REQ_REINIT:
+			keeper_serve_operation(k, res, &req);	/* keeper_ops.c */
+			return;
 		case PGHA_REQ_NONE:
 			return;
 	}

@@ -68,20 +68,46 @@ typedef enum PghaRequestKind
 	PGHA_REQ_WRITE_FAILOVER,	/* write the failover key (switchover/failover) */
 	PGHA_REQ_CANCEL_FAILOVER,	/* reset a pending request to {} */
 	PGHA_REQ_PAUSE,
-	PGHA_REQ_RESUME
+	PGHA_REQ_RESUME,
+	PGHA_REQ_RESTART,			/* restart this node's postgres, now or at a time */
+	PGHA_REQ_CANCEL_RESTART,	/* forget a scheduled restart */
+	PGHA_REQ_RELOAD,			/* reload: the settings and postgresql.parameters */
+	PGHA_REQ_REINIT				/* wipe this replica and clone the leader again */
 } PghaRequestKind;
+
+/*
+ * A restart, with Patroni's POST /restart filters: it happens only when
+ * they all hold (at the scheduled time, for a scheduled one).
+ */
+typedef struct PghaRestart
+{
+	bool		pending_only;	/* "restart_pending": only if pending_restart */
+	char		role[16];		/* "primary", "replica", "" = any */
+	int			below_version;	/* "postgres_version": only if the server's
+								 * server_version_num is lower; 0 = any */
+	char		version_text[PGHA_WORD_LEN];	/* as given, for the member key */
+	char		scheduled_at[64];	/* ISO 8601 (UTC); "" = now */
+} PghaRestart;
 
 typedef struct PghaRequest
 {
 	uint64		id;
 	PghaRequestKind kind;
 	PghaFailover failover;		/* PGHA_REQ_WRITE_FAILOVER */
+	PghaRestart restart;		/* PGHA_REQ_RESTART */
 } PghaRequest;
 
+/*
+ * The keeper's answer.  status is the HTTP status Patroni's REST API
+ * answers for the same request (200 done or started, 202 accepted for
+ * later, 404 nothing to cancel, 409 conflict, 503 refused), so that the
+ * api worker can pass it on; ok is status < 300.
+ */
 typedef struct PghaOutcome
 {
 	uint64		id;				/* of the request it answers */
 	bool		ok;
+	int			status;
 	char		message[PGHA_ERR_LEN];
 } PghaOutcome;
 
@@ -133,6 +159,11 @@ typedef struct PghaShared
 	PghaCluster cluster;
 	char		history_json[PGHA_HISTORY_MAX]; /* "" when absent or too long */
 
+	/* operations (keeper_ops.c): kept across keeper restarts */
+	bool		pending_restart;	/* a setting waits for a restart */
+	bool		has_scheduled_restart;
+	PghaRestart scheduled_restart;
+
 	uint64		last_request_id;
 	PghaRequest request;		/* kind NONE when there is none */
 	PghaOutcome outcome;
@@ -149,6 +180,11 @@ extern PghaShared *pgha_shared_or_error(void);
 extern void pgha_fence_file_save(const PghaLeaseState *lease, int64 deadline_ms,
 								 bool fenced, bool paused, uint64 armed);
 extern void pgha_fence_file_restore(PghaShared *s);
+
+/* sql_admin.c: hand a request to the keeper (for SQL and the api worker) */
+extern void pgha_submit_request(PghaRequest *req, int timeout_ms,
+								PghaOutcome *result);
+extern int	pgha_request_timeout_ms(void);
 
 /* commit_guard.c */
 extern void pgha_commit_guard_install(void);

@@ -79,11 +79,12 @@ raise_check(const PghaSwitchoverCheck *c)
 }
 
 /*
- * Hand a request to the keeper and wait for its outcome.  Errors when the
- * keeper refuses it or does not answer in time.
+ * Hand a request to the keeper and wait for its outcome, which *outcome
+ * receives.  Errors when the keeper is not running, busy with another
+ * request, or does not answer within timeout_ms; a refusal is an outcome.
  */
-static void
-submit(PghaRequest *req, int timeout_ms)
+void
+pgha_submit_request(PghaRequest *req, int timeout_ms, PghaOutcome *result)
 {
 	PghaShared *sh = pgha_shared_or_error();
 	Latch	   *latch;
@@ -140,6 +141,16 @@ submit(PghaRequest *req, int timeout_ms)
 		ConditionVariableTimedSleep(&sh->outcome_cv, 100, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
+	*result = outcome;
+}
+
+/* the same, raising an error when the keeper refuses the request */
+static void
+submit(PghaRequest *req, int timeout_ms)
+{
+	PghaOutcome outcome;
+
+	pgha_submit_request(req, timeout_ms, &outcome);
 	if (!outcome.ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -147,8 +158,8 @@ submit(PghaRequest *req, int timeout_ms)
 }
 
 /* the keeper's answer to a simple request should come within a loop */
-static int
-request_timeout_ms(void)
+int
+pgha_request_timeout_ms(void)
 {
 	PghaShared *sh = pgha_shared_or_error();
 	int			retry;
@@ -234,7 +245,7 @@ pgha_switchover(PG_FUNCTION_ARGS)
 
 		format_utc(at, req.failover.scheduled_at, sizeof(req.failover.scheduled_at));
 	}
-	submit(&req, request_timeout_ms());
+	submit(&req, pgha_request_timeout_ms());
 
 	if (scheduled)
 	{
@@ -270,7 +281,7 @@ pgha_switchover_cancel(PG_FUNCTION_ARGS)
 	(void) cluster_view();
 	memset(&req, 0, sizeof(req));
 	req.kind = PGHA_REQ_CANCEL_FAILOVER;
-	submit(&req, request_timeout_ms());
+	submit(&req, pgha_request_timeout_ms());
 	PG_RETURN_VOID();
 }
 
@@ -291,7 +302,7 @@ pgha_failover(PG_FUNCTION_ARGS)
 	if (cl->has_leader)
 		strlcpy(req.failover.leader, cl->leader, PGHA_NAME_LEN);
 	strlcpy(req.failover.member, check.chosen, PGHA_NAME_LEN);
-	submit(&req, request_timeout_ms());
+	submit(&req, pgha_request_timeout_ms());
 	wait_for_leader(check.chosen, "the failover");
 	PG_RETURN_TEXT_P(cstring_to_text(check.chosen));
 }
@@ -304,7 +315,7 @@ set_pause(bool pause)
 	(void) cluster_view();
 	memset(&req, 0, sizeof(req));
 	req.kind = pause ? PGHA_REQ_PAUSE : PGHA_REQ_RESUME;
-	submit(&req, request_timeout_ms());
+	submit(&req, pgha_request_timeout_ms());
 	PG_RETURN_VOID();
 }
 

@@ -20,8 +20,8 @@
 PG_FUNCTION_INFO_V1(pgha_status);
 PG_FUNCTION_INFO_V1(pgha_members);
 
-#define STATUS_COLS 16
-#define MEMBERS_COLS 6
+#define STATUS_COLS 18
+#define MEMBERS_COLS 8
 
 static const char *
 role_text(PghaRole role)
@@ -116,6 +116,11 @@ pgha_status(PG_FUNCTION_ARGS)
 	values[i++] = CStringGetTextDatum(pgha_sync_mode_name(v->cluster.config.synchronous_mode));
 	values[i] = text_or_null(v->has_cluster ? sync_list(&v->cluster) : NULL, &nulls[i]);
 	i++;
+	nulls[i] = !live;
+	values[i++] = BoolGetDatum(v->pending_restart);
+	values[i] = text_or_null(v->has_scheduled_restart ? v->scheduled_restart.scheduled_at : NULL,
+							 &nulls[i]);
+	i++;
 	Assert(i == STATUS_COLS);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
@@ -162,6 +167,9 @@ pgha_members(PG_FUNCTION_ARGS)
 		values[i++] = Int32GetDatum(mem->timeline);
 		nulls[i] = lag < 0;
 		values[i++] = Int64GetDatum(lag < 0 ? 0 : (lag + 524288) / 1048576);
+		values[i++] = BoolGetDatum(mem->pending_restart);
+		values[i] = text_or_null(mem->scheduled_restart, &nulls[i]);
+		i++;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

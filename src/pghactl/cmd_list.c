@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_logic.h"
 #include "decide.h"
 #include "identity.h"
 #include "isotime.h"
@@ -204,11 +205,16 @@ print_service_info(const PghaCluster *cl)
 
 static bool
 print_cluster(const PghactlSettings *st, const PghaCluster *cl, Row *rows,
-			  int nrows)
+			  int nrows, bool topology)
 {
 	PghactlTable t;
 	bool		append_port = false;
 	bool		show_tags = false;
+	bool		show_pending = false;
+	bool		show_scheduled = false;
+	int		   *order = NULL;
+	int		   *level = NULL;
+	const char **names = NULL;
 	int			i,
 				j;
 	char		title[PGHA_NAME_LEN + 16];
@@ -225,6 +231,10 @@ print_cluster(const PghactlSettings *st, const PghaCluster *cl, Row *rows,
 			append_port = true;
 		if (has_tags(&rows[i].m))
 			show_tags = true;
+		if (rows[i].m.pending_restart)
+			show_pending = true;
+		if (rows[i].m.scheduled_restart[0] != '\0')
+			show_scheduled = true;
 		for (j = 0; j < i; j++)
 			if (rows[j].has_host && strcmp(rows[j].host, rows[i].host) == 0)
 				append_port = true;
@@ -237,22 +247,45 @@ print_cluster(const PghactlSettings *st, const PghaCluster *cl, Row *rows,
 	pghactl_table_add_column(&t, "State", false);
 	pghactl_table_add_column(&t, "TL", true);
 	pghactl_table_add_column(&t, "Lag in MB", true);
+	if (show_pending)
+		pghactl_table_add_column(&t, "Pending restart", false);
+	if (show_scheduled)
+		pghactl_table_add_column(&t, "Scheduled restart", false);
 	if (show_tags)
 		pghactl_table_add_column(&t, "Tags", false);
 
+	order = calloc(nrows > 0 ? nrows : 1, sizeof(int));
+	level = calloc(nrows > 0 ? nrows : 1, sizeof(int));
+	names = calloc(nrows > 0 ? nrows : 1, sizeof(char *));
+	ok = order != NULL && level != NULL && names != NULL;
 	for (i = 0; ok && i < nrows; i++)
 	{
-		const PghaMember *m = &rows[i].m;
+		names[i] = rows[i].name;
+		order[i] = i;
+	}
+	if (ok && topology)
+		pgha_topology_order(names, nrows, cl->has_leader ? cl->leader : NULL,
+							order, level);
+
+	for (int r = 0; ok && r < nrows; r++)
+	{
+		const PghaMember *m;
 		char		name[1024];
+		char		shown[1100];
+		char		scheduled[PGHA_WORD_LEN + 96];
+		int			c = 0;
 		char		host[PGHA_URL_LEN + 8];
 		char		host_clean[PGHA_URL_LEN + 8];
 		char		state[PGHA_WORD_LEN];
 		char		tl[16];
 		char		lag[32];
 		char		tags[CELL_LEN];
-		const char *cells[7];
+		const char *cells[9];
 
-		sanitize(name, sizeof(name), rows[i].name);
+		i = order[r];
+		m = &rows[i].m;
+		pgha_topology_name(rows[i].name, level[r], shown, sizeof(shown));
+		sanitize(name, sizeof(name), shown);
 		host[0] = '\0';
 		if (rows[i].has_host && append_port)
 			snprintf(host, sizeof(host), "%s:%d", rows[i].host, rows[i].port);
@@ -266,15 +299,28 @@ print_cluster(const PghactlSettings *st, const PghaCluster *cl, Row *rows,
 		format_lag(cl, m, lag, sizeof(lag));
 		format_tags(m, tags, sizeof(tags));
 
-		cells[0] = name;
-		cells[1] = host_clean;
-		cells[2] = pgha_member_display_role(cl, m);
-		cells[3] = state;
-		cells[4] = tl;
-		cells[5] = lag;
-		cells[6] = tags;
+		scheduled[0] = '\0';
+		if (m->scheduled_restart[0] != '\0')
+			snprintf(scheduled, sizeof(scheduled), "%s%s%s", m->scheduled_restart,
+					 m->scheduled_restart_version[0] ? " if version < " : "",
+					 m->scheduled_restart_version);
+
+		cells[c++] = name;
+		cells[c++] = host_clean;
+		cells[c++] = pgha_member_display_role(cl, m);
+		cells[c++] = state;
+		cells[c++] = tl;
+		cells[c++] = lag;
+		if (show_pending)
+			cells[c++] = m->pending_restart ? "*" : "";
+		if (show_scheduled)
+			cells[c++] = scheduled;
+		cells[c++] = tags;
 		ok = pghactl_table_add_row(&t, cells);
 	}
+	free(order);
+	free(level);
+	free(names);
 
 	if (ok)
 	{
@@ -328,8 +374,8 @@ print_identity(const PghactlSettings *st, const PghaCluster *cl,
 		   pgdata, why);
 }
 
-int
-pghactl_cmd_list(const PghactlSettings *st, const char *pgdata)
+static int
+list_members(const PghactlSettings *st, const char *pgdata, bool topology)
 {
 	EtcdKVList	kvs;
 	char		prefix[PGHACTL_PREFIX_LEN];
@@ -350,7 +396,7 @@ pghactl_cmd_list(const PghactlSettings *st, const char *pgdata)
 		pgha_cluster_from_kvs(prefix, &kvs, cl);
 		warn_config(prefix, &kvs);
 	}
-	if (nrows < 0 || !print_cluster(st, cl, rows, nrows))
+	if (nrows < 0 || !print_cluster(st, cl, rows, nrows, topology))
 	{
 		fprintf(stderr, "pghactl: out of memory\n");
 		rc = PGHACTL_EXIT_ETCD;
@@ -362,4 +408,17 @@ pghactl_cmd_list(const PghactlSettings *st, const char *pgdata)
 	free(cl);
 	etcd_kvlist_free(&kvs);
 	return rc;
+}
+
+int
+pghactl_cmd_list(const PghactlSettings *st, const char *pgdata)
+{
+	return list_members(st, pgdata, false);
+}
+
+/* pghactl topology: the list with the leader first, its replicas under it */
+int
+pghactl_cmd_topology(const PghactlSettings *st, const PghactlArgs *args)
+{
+	return list_members(st, NULL, true);
 }

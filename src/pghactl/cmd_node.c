@@ -372,6 +372,8 @@ pghactl_cmd_node_plan(const PghactlSettings *st, const PghactlArgs *args)
 		node.cd = &cd;
 		node.fenced = file_exists(args->pgdata, PGHA_FENCED_FILE);
 		node.backup_label = file_exists(args->pgdata, "backup_label");
+		node.restart = file_exists(args->pgdata, PGHA_RESTART_FILE);
+		node.reinit = file_exists(args->pgdata, PGHA_REINIT_FILE);
 	}
 
 	if ((rc = pghactl_prefix(st, prefix, sizeof(prefix))) != PGHACTL_EXIT_OK)

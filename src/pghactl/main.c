@@ -39,6 +39,9 @@
 #define CMD_TIMEOUT		(1 << 10)	/* --timeout */
 #define CMD_EDIT		(1 << 11)	/* --set, --pg, --replace, --dry-run */
 #define CMD_CONFIRM		(1 << 12)	/* --confirm */
+#define CMD_MEMBERS		(1 << 13)	/* MEMBER... arguments */
+#define CMD_RESTART		(1 << 14)	/* --pending, --pg-version */
+#define CMD_ROLE		(1 << 15)	/* --role */
 
 typedef struct Command
 {
@@ -74,6 +77,52 @@ static const Command commands[] = {
 		"are reported on stderr.  With -D, a line after the table says when this\n"
 		"node is kept out of the cluster because another live member uses its\n"
 		"name (safety rule 6).\n"},
+	{"topology", pghactl_cmd_topology, CMD_ETCD, "",
+		"show the members as a tree, as patronictl topology does",
+		"The list of \"pghactl list\" with the leader first and every replica\n"
+		"under it, its name prefixed with \"+ \", as patronictl topology shows it\n"
+		"(pgha has no cascading replicas, so the tree has two levels).\n"},
+	{"restart", pghactl_cmd_restart,
+		CMD_ETCD | CMD_MEMBERS | CMD_RESTART | CMD_ROLE | CMD_SCHEDULE | CMD_FORCE | CMD_TIMEOUT,
+		" [MEMBER]... [--pending] [--role=ROLE] [--pg-version=V] [--scheduled=TIME] [--force] [--timeout=S]\n"
+		"       pghactl [OPTION]... restart [MEMBER]... --cancel",
+		"restart members' postgres (a leader keeps the leader key)",
+		"Restart the postgres of the members named (all without a name), one at\n"
+		"a time, replicas first and the leader last, waiting for each to run\n"
+		"again (a new postmaster start time, its keeper following or leading)\n"
+		"before the next; as patronictl restart does through Patroni's REST API,\n"
+		"pghactl calls pgha_restart() on each member's server, through its\n"
+		"conn_url with libpq (PGUSER, PGPASSWORD, ~/.pgpass, PGSSLMODE apply; the\n"
+		"user needs the role pgha_admin).  The member's keeper shuts postgres down\n"
+		"(fast) and pgha-watchdog starts it again: a leader starts as a standby\n"
+		"and its keeper promotes it while it holds the leader key (a new\n"
+		"timeline, no failover); if it is not back before its lease expires, the\n"
+		"best replica takes over.  Prints \"Success: restart on member M\" or\n"
+		"\"Failed: restart for member M, (REASON)\"; exit status 6 when a member\n"
+		"refused, 7 when one did not run again within --timeout (default 60).\n"
+		"      --pending          only members whose settings wait for a restart\n"
+		"                         (pending_restart; the others are skipped)\n"
+		"      --role=ROLE        only the leader (leader, primary) or the replicas\n"
+		"      --pg-version=V     only if the server's version is below V (15.2)\n"
+		"      --scheduled=TIME   at that time (ISO 8601), by each member's keeper\n"
+		"      --cancel           forget the members' scheduled restarts\n"
+		"      --force            do not ask\n"
+		"      --timeout=S        how long to wait for each member (default 60)\n"},
+	{"reload", pghactl_cmd_reload, CMD_ETCD | CMD_MEMBERS | CMD_ROLE | CMD_FORCE,
+		" [MEMBER]... [--role=ROLE] [--force]",
+		"reload members' configuration",
+		"Ask each member named (all without a name) to reload its configuration\n"
+		"(pgha_reload() on its server, through its conn_url as restart does):\n"
+		"its files, and postgresql.parameters of the config key, which every\n"
+		"keeper applies within loop_wait anyway.  Exit status 6 when a member\n"
+		"refused or could not be reached.\n"},
+	{"reinit", pghactl_cmd_reinit, CMD_ETCD | CMD_MEMBERS | CMD_FORCE,
+		" MEMBER... [--force]",
+		"wipe a replica and clone the leader again",
+		"Reinitialize the replicas named: each one's keeper shuts postgres down\n"
+		"and pgha-watchdog empties its data directory and clones the leader with\n"
+		"pg_basebackup (pgha_reinit() on its server).  Refused for the leader and\n"
+		"when the cluster has no leader (exit status 6).\n"},
 	{"show-config", run_show_config, CMD_ETCD, "",
 		"show the cluster's dynamic configuration (the config key)",
 		"Print the cluster's dynamic configuration, the JSON stored in the\n"
@@ -93,7 +142,16 @@ static const Command commands[] = {
 		"2 * retry_timeout; maximum_lag_on_failover >= 0; synchronous_node_count\n"
 		">= 1; pause, failsafe_mode, synchronous_mode_strict booleans;\n"
 		"synchronous_mode a boolean or \"strict\"; postgresql and its parameters\n"
-		"objects.  Other keys are kept as they are.  The change is shown as a\n"
+		"objects.  Refused: failsafe_mode true and a standby_cluster (not\n"
+		"implemented by pgha), parameters pgha or the node owns (listen_addresses,\n"
+		"port, primary_conninfo, synchronous_standby_names, recovery targets,\n"
+		"pgha.*, ...), hot_standby or wal_log_hints off, shared_preload_libraries\n"
+		"without pgha, and Patroni's lower bounds (max_connections >= 25, ...).\n"
+		"Every keeper applies postgresql.parameters (pgha_params.conf and a\n"
+		"reload); a value its server rejects is left out and shown in\n"
+		"pgha_status().last_error; a setting that needs a restart shows as\n"
+		"\"Pending restart\" in list (pghactl restart --pending).\n"
+		"Other keys are kept as they are.  The change is shown as a\n"
 		"diff, confirmed when stdin is a terminal, and written with a\n"
 		"compare-and-swap: if the key changed meanwhile, nothing is written.\n"
 		"Exit status 6 when the result is invalid or the key changed meanwhile,\n"
@@ -369,7 +427,10 @@ enum
 	OPT_PG,
 	OPT_REPLACE,
 	OPT_DRY_RUN,
-	OPT_CONFIRM
+	OPT_CONFIRM,
+	OPT_PENDING,
+	OPT_ROLE,
+	OPT_PG_VERSION
 };
 
 /* --timeout: whole seconds, 1 .. PGHACTL_MAX_WAIT_S */
@@ -414,6 +475,10 @@ check_command_options(const Command *cmd, const PghactlArgs *args)
 			: args->replace ? "--replace" : "--dry-run";
 	else if (args->confirm && !(cmd->flags & CMD_CONFIRM))
 		wrong = "--confirm";
+	else if ((args->pending || args->pg_version) && !(cmd->flags & CMD_RESTART))
+		wrong = args->pending ? "--pending" : "--pg-version";
+	else if (args->role && !(cmd->flags & CMD_ROLE))
+		wrong = "--role";
 	if (wrong != NULL)
 	{
 		fprintf(stderr, "pghactl: option \"%s\" does not apply to command \"%s\"\n"
@@ -455,6 +520,9 @@ run(int argc, char **argv, PghactlArgs *argsp)
 		{"replace", required_argument, NULL, OPT_REPLACE},
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 		{"confirm", required_argument, NULL, OPT_CONFIRM},
+		{"pending", no_argument, NULL, OPT_PENDING},
+		{"role", required_argument, NULL, OPT_ROLE},
+		{"pg-version", required_argument, NULL, OPT_PG_VERSION},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}
@@ -544,6 +612,20 @@ run(int argc, char **argv, PghactlArgs *argsp)
 			case OPT_CONFIRM:
 				args.confirm = optarg;
 				break;
+			case OPT_PENDING:
+				args.pending = true;
+				break;
+			case OPT_ROLE:
+				if (strcmp(optarg, "leader") != 0 && strcmp(optarg, "primary") != 0 &&
+					strcmp(optarg, "master") != 0 && strcmp(optarg, "replica") != 0 &&
+					strcmp(optarg, "any") != 0)
+					return usage_error("--role must be leader, primary, replica or any, not \"%s\"",
+									   optarg);
+				args.role = strcmp(optarg, "any") == 0 ? NULL : optarg;
+				break;
+			case OPT_PG_VERSION:
+				args.pg_version = optarg;
+				break;
 			case 'h':
 				help = true;
 				break;
@@ -569,6 +651,13 @@ run(int argc, char **argv, PghactlArgs *argsp)
 		if (cmd == NULL)
 			return usage_error("unknown command \"%s\"", argv[optind]);
 		optind++;
+	}
+	if (cmd != NULL && (cmd->flags & CMD_MEMBERS))
+	{
+		/* MEMBER...: the rest (options after them were taken by getopt) */
+		args.members = (const char **) (argv + optind);
+		args.nmembers = argc - optind;
+		optind = argc;
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument \"%s\"", argv[optind]);

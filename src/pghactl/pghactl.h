@@ -70,6 +70,11 @@ typedef struct PghactlArgs
 	const char *replace;		/* --replace FILE ("-": stdin) */
 	bool		dry_run;		/* --dry-run */
 	const char *confirm;		/* --confirm SCOPE (remove) */
+	const char **members;		/* restart, reload, reinit: MEMBER... */
+	int			nmembers;
+	bool		pending;		/* --pending (restart) */
+	const char *role;			/* --role (restart, reload) */
+	const char *pg_version;		/* --pg-version (restart) */
 } PghactlArgs;
 
 /*
@@ -97,6 +102,15 @@ extern EtcdClient *pghactl_client(const PghactlSettings *st, int *rc);
 extern int	pghactl_report_etcd(const PghactlSettings *st, const EtcdError *err);
 
 extern int	pghactl_cmd_list(const PghactlSettings *st, const char *pgdata);
+extern int	pghactl_cmd_topology(const PghactlSettings *st,
+								 const PghactlArgs *args);
+/* operations on members' servers, through libpq (cmd_ops.c) */
+extern int	pghactl_cmd_restart(const PghactlSettings *st,
+								const PghactlArgs *args);
+extern int	pghactl_cmd_reload(const PghactlSettings *st,
+							   const PghactlArgs *args);
+extern int	pghactl_cmd_reinit(const PghactlSettings *st,
+							   const PghactlArgs *args);
 extern int	pghactl_cmd_show_config(const PghactlSettings *st);
 
 /* the operator's requests (cmd_pause.c, cmd_switchover.c, ...) */

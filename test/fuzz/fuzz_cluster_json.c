@@ -31,6 +31,7 @@
 #include "config_edit.h"
 #include "isotime.h"
 #include "node_plan.h"
+#include "pg_params.h"
 #include "sync_plan.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -177,6 +178,25 @@ fuzz_decoders(const char *text, char *errbuf, size_t errlen, int hmax)
 		if (failover.scheduled_at[0] != '\0')
 			(void) pgha_parse_isotime(failover.scheduled_at, &ts,
 									  errbuf, errlen);
+	}
+
+	/* the config key's postgresql.parameters, as every keeper applies them */
+	{
+		PghaParams *params = malloc(sizeof(PghaParams));
+		char		refused[512];
+
+		if (params != NULL &&
+			pgha_params_from_config(text, params, refused, sizeof(refused),
+									errbuf, errlen))
+		{
+			char	   *conf_text = malloc(65536);
+
+			if (conf_text != NULL)
+				(void) pgha_params_conf_text(params, conf_text, 65536);
+			free(conf_text);
+		}
+		free(params);
+		(void) pgha_config_validate(text, errbuf, errlen);
 	}
 
 	s = pgha_config_set_pause(text, true, errbuf, errlen);

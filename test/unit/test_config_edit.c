@@ -205,7 +205,8 @@ test_validate_accepts(void **state)
 	assert_valid("{\"postgresql\":{\"parameters\":null}}");
 	/* unknown keys are anyone's business */
 	assert_valid("{\"my_tool\":{\"x\":[1,2]},\"loop_wait_typo\":\"abc\"}");
-	assert_valid("{\"standby_cluster\":{\"host\":\"10.0.0.1\",\"port\":5432}}");
+	/* the settings pgha does not implement, when they ask for nothing */
+	assert_valid("{\"standby_cluster\":{},\"failsafe_mode\":false}");
 }
 
 static void
@@ -243,6 +244,11 @@ test_validate_refuses(void **state)
 	assert_invalid("{\"postgresql\":\"x\"}", "\"postgresql\" must be an object, not \"x\"");
 	assert_invalid("{\"postgresql\":{\"parameters\":[1]}}", "\"postgresql.parameters\" must be an object, not [1]");
 	assert_invalid("{\"standby_cluster\":true}", "\"standby_cluster\" must be an object, not true");
+	/* accepted and ignored before: a setting that is accepted must work */
+	assert_invalid("{\"standby_cluster\":{\"host\":\"10.0.0.1\",\"port\":5432}}",
+				   "\"standby_cluster\" is not implemented by pgha: the cluster cannot follow a remote primary (remove the setting)");
+	assert_invalid("{\"failsafe_mode\":true}",
+				   "\"failsafe_mode\" is not implemented by pgha: without it a leader cut off from etcd stops writes at its lease deadline (remove the setting or set it to false)");
 	/* long values are cut in the message */
 	assert_invalid("{\"pause\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
 				   "\"pause\" must be true or false, not \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...");

@@ -272,6 +272,28 @@ member_set_defaults(PghaMember *m)
 	m->nofailover = false;
 	m->nosync = false;
 	m->failover_priority = 1;
+	m->pending_restart = false;
+	m->scheduled_restart[0] = '\0';
+	m->scheduled_restart_version[0] = '\0';
+}
+
+/* Patroni's "scheduled_restart": {"schedule": ISO, "postgres_version": ..} */
+static bool
+get_scheduled_restart(json_t *root, PghaMember *m, char *errbuf, size_t errlen)
+{
+	json_t	   *sr = get_field(root, "scheduled_restart");
+
+	if (sr == NULL)
+		return true;
+	if (!json_is_object(sr))
+	{
+		pgha_set_error(errbuf, errlen, "\"scheduled_restart\" is not an object");
+		return false;
+	}
+	return pgha_json_get_string(sr, "schedule", m->scheduled_restart,
+								sizeof(m->scheduled_restart), errbuf, errlen) &&
+		pgha_json_get_string(sr, "postgres_version", m->scheduled_restart_version,
+							 sizeof(m->scheduled_restart_version), errbuf, errlen);
 }
 
 bool
@@ -349,6 +371,10 @@ pgha_member_from_json(const char *json, PghaMember *m,
 	if (rc > 0)
 		tmp.timeline = (int) n;
 
+	if (!get_bool_tag(root, "pending_restart", &tmp.pending_restart, errbuf, errlen) ||
+		!get_scheduled_restart(root, &tmp, errbuf, errlen))
+		goto done;
+
 	tags = get_field(root, "tags");
 	if (tags != NULL)
 	{
@@ -418,8 +444,8 @@ dump_and_free(json_t *root, bool ok)
 
 /*
  * Patroni's member value (patroni/ha.py, touch_member): conn_url, api_url,
- * state, role, version, then tags when there are any, then xlog_location
- * and timeline when known.  Returns NULL on out-of-memory or when a string
+ * state, role, version, then tags when there are any, pending_restart when
+ * set, then xlog_location and timeline when known, then scheduled_restart.  Returns NULL on out-of-memory or when a string
  * is not valid UTF-8 (jansson refuses those).
  */
 char *
@@ -452,10 +478,24 @@ pgha_member_to_json(const PghaMember *m)
 		else
 			json_decref(tags);
 	}
+	if (ok && m->pending_restart)
+		ok = put(root, "pending_restart", json_true());
 	if (ok && m->xlog_location >= 0)
 		ok = put(root, "xlog_location", json_integer(m->xlog_location));
 	if (ok && m->timeline > 0)
 		ok = put(root, "timeline", json_integer(m->timeline));
+	if (ok && m->scheduled_restart[0] != '\0')
+	{
+		json_t	   *sr = pgha_json_object();
+
+		ok = (sr != NULL) && put(sr, "schedule", json_string(m->scheduled_restart));
+		if (ok && m->scheduled_restart_version[0] != '\0')
+			ok = put(sr, "postgres_version", json_string(m->scheduled_restart_version));
+		if (ok)
+			ok = put(root, "scheduled_restart", sr);
+		else if (sr != NULL)
+			json_decref(sr);
+	}
 	if (ok && m->instance[0] != '\0')
 		ok = put(root, "pgha_instance", json_string(m->instance));
 	return dump_and_free(root, ok);

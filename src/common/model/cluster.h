@@ -45,6 +45,10 @@ typedef struct PghaMember
 	char		instance[PGHA_WORD_LEN];	/* "pgha_instance" (identity.h), a
 											 * field Patroni ignores; "" when
 											 * absent */
+	bool		pending_restart;	/* Patroni's: a setting waits for a restart */
+	char		scheduled_restart[64];	/* its "schedule" (ISO 8601); "" = none */
+	char		scheduled_restart_version[PGHA_WORD_LEN];	/* its
+															 * "postgres_version" */
 	int64_t		lease;			/* etcd lease of the key (not JSON) */
 	int64_t		mod_revision;	/* etcd revision of the key's last change */
 } PghaMember;

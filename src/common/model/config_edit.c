@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pg_params.h"
 #include "pgha_json.h"
 #include "settings.h"
 
@@ -408,6 +409,81 @@ check_key(const KnownKey *k, json_t *v, int64_t *n, char *errbuf, size_t errlen)
 	return false;
 }
 
+/*
+ * Settings Patroni acts on that pgha does not implement yet: accepted
+ * only when they ask for nothing (failsafe_mode off, no standby_cluster).
+ */
+static bool
+check_not_implemented(json_t *root, char *errbuf, size_t errlen)
+{
+	json_t	   *v = json_object_get(root, "failsafe_mode");
+
+	if (v != NULL && pgha_json_bool(v) == 1)
+	{
+		pgha_set_error(errbuf, errlen, "\"failsafe_mode\" is not implemented by pgha: without it a leader cut off from etcd stops writes at its lease deadline (remove the setting or set it to false)");
+		return false;
+	}
+	v = json_object_get(root, "standby_cluster");
+	if (json_is_object(v) && json_object_size(v) > 0)
+	{
+		pgha_set_error(errbuf, errlen, "\"standby_cluster\" is not implemented by pgha: the cluster cannot follow a remote primary (remove the setting)");
+		return false;
+	}
+	return true;
+}
+
+/* every parameter one pgha applies (pg_params.c refuses the others) */
+static bool
+check_parameters(json_t *params, char *errbuf, size_t errlen)
+{
+	const char *name;
+	json_t	   *v;
+
+	if (!json_is_object(params))
+		return true;
+	json_object_foreach(params, name, v)
+	{
+		char		text[PGHA_PARAM_VALUE_LEN];
+		char		shown[48];
+		const char *why;
+		bool		scalar = true;
+
+		if (json_is_null(v))
+			continue;
+		if (json_is_string(v))
+			snprintf(text, sizeof(text), "%s", json_string_value(v));
+		else if (json_is_integer(v))
+			snprintf(text, sizeof(text), "%lld", (long long) json_integer_value(v));
+		else if (json_is_real(v))
+			snprintf(text, sizeof(text), "%.15g", json_real_value(v));
+		else if (json_is_boolean(v))
+			snprintf(text, sizeof(text), "%s", json_is_true(v) ? "on" : "off");
+		else
+			scalar = false;
+		if (!scalar)
+		{
+			show_value(v, shown, sizeof(shown));
+			pgha_set_error(errbuf, errlen, "postgresql.parameters.%s must be a string, a number or a boolean, not %s",
+						   name, shown);
+			return false;
+		}
+		if (strlen(name) >= PGHA_PARAM_NAME_LEN ||
+			(json_is_string(v) && json_string_length(v) >= PGHA_PARAM_VALUE_LEN) ||
+			strchr(text, '\n') != NULL || strchr(text, '\r') != NULL)
+		{
+			pgha_set_error(errbuf, errlen, "postgresql.parameters.%.64s: the name or value is too long or has a line break",
+						   name);
+			return false;
+		}
+		if ((why = pgha_param_refusal(name, text)) != NULL)
+		{
+			pgha_set_error(errbuf, errlen, "postgresql.parameters.%s is refused: %s", name, why);
+			return false;
+		}
+	}
+	return true;
+}
+
 bool
 pgha_config_validate(const char *json, char *errbuf, size_t errlen)
 {
@@ -443,6 +519,9 @@ pgha_config_validate(const char *json, char *errbuf, size_t errlen)
 				  shown);
 		goto done;
 	}
+	if (!check_not_implemented(root, errbuf, errlen) ||
+		!check_parameters(params, errbuf, errlen))
+		goto done;
 	if (!pgha_valid_timing((int) timing[0], (int) timing[1], (int) timing[2],
 						   why, sizeof(why)))
 	{

@@ -45,6 +45,10 @@ extern char *pgha_config_parse_object(const char *text, char *errbuf,
  * off, yes, no, 1, 0); synchronous_mode a boolean or "strict"; postgresql,
  * postgresql.parameters and standby_cluster objects.  Integers may be
  * decimal strings, since Patroni applies int() to them.  null is absent.
+ * Refused because pgha does not implement them: failsafe_mode true, a
+ * non-empty standby_cluster; and each parameter that pg_params.c refuses
+ * (pgha_param_refusal: what pgha or the node owns, Patroni's bounds) or
+ * whose value is not a string, number or boolean.
  */
 extern bool pgha_config_validate(const char *json, char *errbuf,
 								 size_t errlen);

@@ -29,6 +29,16 @@
  *						by the keeper (keeper_sync.c) with a SIGHUP; without a
  *						setting when synchronous mode is off.
  *
+ *	 pgha.restart		written by the keeper before it shuts postgres down for a
+ *						requested restart (pghactl restart, pgha_restart()):
+ *						the watchdog starts it again in the same role, keeping
+ *						the leader key (node_plan.c).  Removed by the watchdog.
+ *	 pgha.reinit		the same for a reinit: the watchdog empties the data
+ *						directory and clones the leader again.
+ *	 pgha_params.conf	included from postgresql.conf after the node's own file:
+ *						postgresql.parameters of the config key, written by
+ *						the keeper (keeper_params.c) with a SIGHUP.
+ *
  * Plain C, shared by pgha.so and pghactl.
  *
  *-------------------------------------------------------------------------
@@ -44,6 +54,8 @@
 #define PGHA_FENCED_FILE		"pgha.fenced"
 #define PGHA_RECOVERY_CONF		"pgha_recovery.conf"
 #define PGHA_SYNC_CONF			"pgha_sync.conf"
+#define PGHA_RESTART_FILE		"pgha.restart"
+#define PGHA_REINIT_FILE		"pgha.reinit"
 
 #define PGHA_HEARTBEAT_VERSION	2
 

@@ -83,3 +83,33 @@ pgha_parse_yes_no(const char *answer)
 		return 0;
 	return -1;
 }
+
+void
+pgha_topology_order(const char *const *names, int n, const char *leader,
+					int *order, int *level)
+{
+	int			k = 0;
+
+	/* patronictl's topology_sort(): the leader, then the others under it */
+	for (int i = 0; i < n; i++)
+		if (leader != NULL && strcmp(names[i], leader) == 0)
+		{
+			order[k] = i;
+			level[k++] = 0;
+		}
+	for (int i = 0; i < n; i++)
+		if (leader == NULL || strcmp(names[i], leader) != 0)
+		{
+			order[k] = i;
+			level[k++] = 1;
+		}
+}
+
+void
+pgha_topology_name(const char *name, int level, char *buf, size_t len)
+{
+	if (level <= 0)
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "%*s+ %s", (level - 1) * 2, "", name);
+}

@@ -62,4 +62,18 @@ extern bool pgha_cluster_is_live(const PghaCluster *cl, char *why,
  */
 extern int	pgha_parse_yes_no(const char *answer);
 
+/*
+ * pghactl topology, as patronictl's topology_sort(): the leader first
+ * (level 0), then every other member under it (level 1) in the given
+ * order; without a leader (NULL or absent) every member is at level 1.
+ * order and level receive n entries (indexes into names).  pgha has no
+ * cascading replicas (no replicatefrom tag), so there is no deeper level.
+ */
+extern void pgha_topology_order(const char *const *names, int n,
+								const char *leader, int *order, int *level);
+
+/* the Member cell: "name" at level 0, "+ name" indented 2 per level below */
+extern void pgha_topology_name(const char *name, int level, char *buf,
+							   size_t len);
+
 #endif							/* PGHA_CTL_LOGIC_H */

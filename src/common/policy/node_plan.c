@@ -503,6 +503,27 @@ pgha_node_plan(const PghaLocalNode *node, const PghaCluster *cl,
 		plan_reason(out, "no leader: starting as a standby without upstream; the keeper contends for the leader key");
 		return;
 	}
+	if (node->reinit && strcmp(cl->leader, node->name) != 0 &&
+		leader_member(cl, host, sizeof(host), &port) != NULL)
+	{
+		plan_set(out, PGHA_PLAN_REINIT, host, port);
+		plan_reason(out, "reinitialize requested: emptying the data directory and cloning the leader \"%s\" again",
+					cl->leader);
+		return;
+	}
+	if (strcmp(cl->leader, node->name) == 0 && node->restart &&
+		!node->fenced && cd->state == PGHA_DB_SHUT_DOWN)
+	{
+		/*
+		 * A requested restart of the leader: it keeps the key.  It starts as
+		 * a standby and its keeper promotes it once it holds the key on its
+		 * new lease (safety rule 1); back after the lease expired, it
+		 * follows whoever took over.
+		 */
+		plan_set(out, PGHA_PLAN_START_REPLICA, NULL, 0);
+		plan_reason(out, "restart requested: the leader key names this node: starting as a standby; the keeper promotes it while it holds the key");
+		return;
+	}
 	if (strcmp(cl->leader, node->name) == 0 &&
 		(node->fenced || cd->state == PGHA_DB_SHUT_DOWN))
 	{
@@ -629,6 +650,9 @@ pgha_node_plan_line(const PghaNodePlan *plan, char *buf, size_t buflen)
 			break;
 		case PGHA_PLAN_RELEASE:
 			snprintf(buf, buflen, "release");
+			break;
+		case PGHA_PLAN_REINIT:
+			snprintf(buf, buflen, hostport, "reinit", plan->host, plan->port);
 			break;
 		case PGHA_PLAN_WAIT:
 			snprintf(buf, buflen, "wait %s", plan->reason);

@@ -67,6 +67,9 @@ typedef struct PghaLocalNode
 	bool		fenced;			/* PGDATA/pgha.fenced exists */
 	bool		backup_label;	/* PGDATA/backup_label exists: a clone or a
 								 * rewound copy that has not started yet */
+	bool		restart;		/* PGDATA/pgha.restart: stopped for a requested
+								 * restart, which keeps the leader key */
+	bool		reinit;			/* PGDATA/pgha.reinit: wipe and clone again */
 	const char *instance;		/* identity.h; NULL or "" = unknown */
 	int64_t		lease;			/* from a trusted PGDATA/pgha.lease; 0 = none */
 	int64_t		scope_empty_ms; /* no data directory: how long node-plan has
@@ -90,6 +93,7 @@ typedef enum PghaPlanAction
 	PGHA_PLAN_START_REPLICA,	/* start as a standby of host:port (or none) */
 	PGHA_PLAN_REWIND,			/* pg_rewind from host:port, start as standby */
 	PGHA_PLAN_RELEASE,			/* publish the final position, release the key */
+	PGHA_PLAN_REINIT,			/* empty the data directory, clone host:port */
 	PGHA_PLAN_WAIT				/* do nothing now; reason says why */
 } PghaPlanAction;
 
@@ -113,7 +117,7 @@ extern void pgha_node_plan(const PghaLocalNode *node, const PghaCluster *cl,
 /*
  * The line pghactl node-plan prints: "initdb", "clone HOST PORT",
  * "start-replica HOST PORT", "start-replica - -", "rewind HOST PORT",
- * "release", "wait REASON".
+ * "release", "reinit HOST PORT", "wait REASON".
  */
 extern void pgha_node_plan_line(const PghaNodePlan *plan, char *buf,
 								size_t buflen);
