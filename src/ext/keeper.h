@@ -134,6 +134,7 @@ extern void keeper_apply_shared_config(Keeper *k, const PghaCluster *cl);
 
 extern void keeper_report_idle(const Keeper *k);
 extern void keeper_report_cycle(const Keeper *k, const CycleResult *res);
+extern void keeper_report_timing(const Keeper *k, int64 cycle_us);
 extern void keeper_log_problem(int elevel, int sqlerrcode, const char *msg);
 extern void keeper_clear_problem(void);
 extern int	keeper_errcode_for(EtcdStatus st);

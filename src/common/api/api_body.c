@@ -92,6 +92,23 @@ xlog_json(const PghaApiStatus *st)
 }
 
 char *
+pgha_api_json_python(const char *json)
+{
+	json_error_t jerr;
+	json_t	   *v;
+	char	   *out;
+
+	if (json == NULL)
+		return NULL;
+	v = json_loads(json, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+	if (v == NULL)
+		return NULL;
+	out = json_dumps(v, JSON_PRESERVE_ORDER | JSON_INDENT(0) | JSON_ENCODE_ANY);
+	json_decref(v);
+	return out;
+}
+
+char *
 pgha_api_status_json(const PghaApiStatus *st)
 {
 	json_t	   *root = pgha_json_object();

@@ -140,6 +140,9 @@ extern char *pgha_api_config_patch(const char *current, const char *body,
 extern char *pgha_api_config_put(const char *body, size_t len, int *code,
 								 char *errbuf, size_t errlen);
 
+/* any JSON text re-dumped as Python's json.dumps() writes it; NULL if invalid */
+extern char *pgha_api_json_python(const char *json);
+
 /* reinitialize/restart bodies may be empty; {"force": ...} is parse_bool()ed */
 extern int	pgha_api_parse_force(const char *body, size_t len, bool *force,
 								 char *errbuf, size_t errlen);
