@@ -30,7 +30,8 @@
 #define API_CONN_MEMORY		(32 * 1024)		/* per connection: headers and buffers */
 #define API_MAX_CONNECTIONS	64
 #define API_MAX_PER_IP		16
-#define API_CONN_TIMEOUT_S	10		/* idle or slow clients are cut off */
+#define API_CONN_TIMEOUT_S	10		/* idle clients are cut off */
+#define API_HEADER_TIMEOUT_MS 10000	/* a request's headers must be in by then */
 #define API_ETCD_CACHE_MS	1000	/* /cluster, /history, /config */
 
 typedef struct ApiPending ApiPending;

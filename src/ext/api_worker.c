@@ -11,7 +11,8 @@
  * worker's WaitEventSet next to the latch and postmaster death, and
  * MHD_run() is called when it is readable or its timeout passed.  Limits:
  * connection memory (headers), connections in all and per client address,
- * an idle/slow-client timeout and the body size (api.h).  Unsafe methods
+ * an idle timeout, a deadline for a request's headers (slow clients) and
+ * the body size (api.h).  Unsafe methods
  * need basic authentication when pgha.api_username is set, and with TLS a
  * client certificate as pgha.api_verify_client says.
  *
@@ -41,6 +42,24 @@
 #include "utils/memutils.h"
 
 static struct MHD_Daemon *daemon_ = NULL;
+
+/*
+ * Every connection, to cut off slow clients: libmicrohttpd's timeout is an
+ * idle timeout, which a client sending a byte a second never reaches
+ * (slowloris).  A request's headers (and a TLS handshake) must be complete
+ * within API_HEADER_TIMEOUT_MS of the connection or of the previous answer;
+ * past that the loop shuts the socket down and libmicrohttpd closes it.
+ */
+typedef struct ApiSock
+{
+	struct ApiSock *next;
+	int			fd;
+	int64		since_ms;		/* connected, or the last request ended */
+	bool		in_request;		/* headers complete, not answered yet */
+	bool		cut;
+} ApiSock;
+
+static ApiSock *socks = NULL;
 static MemoryContext request_cxt = NULL;
 static bool use_tls = false;
 
@@ -208,6 +227,63 @@ check_access(struct MHD_Connection *conn, ApiConn *ac, ApiAnswer *ans,
 	return true;
 }
 
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+	{
+		const union MHD_ConnectionInfo *ci;
+		ApiSock    *s = calloc(1, sizeof(ApiSock));
+
+		if (s == NULL)
+			return;
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		s->fd = ci ? ci->connect_fd : -1;
+		s->since_ms = etcd_now_ms();
+		s->next = socks;
+		socks = s;
+		*socket_context = s;
+	}
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context != NULL)
+	{
+		ApiSock    *s = *socket_context;
+
+		for (ApiSock **pp = &socks; *pp; pp = &(*pp)->next)
+			if (*pp == s)
+			{
+				*pp = s->next;
+				break;
+			}
+		free(s);
+		*socket_context = NULL;
+	}
+}
+
+static ApiSock *
+sock_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? (ApiSock *) ci->socket_context : NULL;
+}
+
+/* shut down the sockets of clients too slow to send their request */
+static void
+cut_slow_clients(void)
+{
+	int64		now = etcd_now_ms();
+
+	for (ApiSock *s = socks; s; s = s->next)
+		if (!s->in_request && !s->cut && s->fd >= 0 &&
+			now - s->since_ms > API_HEADER_TIMEOUT_MS)
+		{
+			(void) shutdown(s->fd, SHUT_RDWR);
+			s->cut = true;
+		}
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		   const char *method, const char *version, const char *upload_data,
@@ -230,6 +306,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		if (ac == NULL)
 			return MHD_NO;
 		*con_cls = ac;
+		{
+			ApiSock    *s = sock_of(conn);
+
+			if (s != NULL)
+				s->in_request = true;
+		}
 		ac->method = pgha_api_method(method);
 		ac->ep = pgha_api_endpoint(url);
 		clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -301,7 +383,14 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	ApiConn    *ac = *con_cls;
+	ApiSock    *s = sock_of(conn);
 
+	if (s != NULL)
+	{
+		/* keep-alive: the next request's headers have the same time */
+		s->in_request = false;
+		s->since_ms = etcd_now_ms();
+	}
 	if (ac == NULL)
 		return;
 	api_ops_forget(ac);
@@ -416,7 +505,7 @@ api_start(bool *permanent)
 	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_PER_IP_CONNECTION_LIMIT, API_MAX_PER_IP, NULL};
 	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_CONNECTION_TIMEOUT, API_CONN_TIMEOUT_S, NULL};
 	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) on_completed, NULL};
-	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) api_log, NULL};
+	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t) on_connection, NULL};
 	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_LISTEN_BACKLOG_SIZE, 64, NULL};
 	if (use_tls)
 	{
@@ -429,6 +518,7 @@ api_start(bool *permanent)
 
 	daemon_ = MHD_start_daemon(flags, (uint16_t) port, NULL, NULL,
 							   on_request, NULL,
+							   MHD_OPTION_EXTERNAL_LOGGER, api_log, NULL,
 							   MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	freeaddrinfo(res);
 	if (cert)
@@ -545,6 +635,7 @@ pgha_api_main(Datum arg)
 		}
 		api_ops_poll();
 		MHD_run(daemon_);
+		cut_slow_clients();
 	}
 	api_stop();
 	proc_exit(0);
