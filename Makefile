@@ -108,7 +108,7 @@ endif
 # which it never grows; see test/run-fuzz.sh.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 10
-FUZZ_TARGETS = fuzz_etcd_answers fuzz_cluster_json
+FUZZ_TARGETS = fuzz_etcd_answers fuzz_cluster_json fuzz_api_bodies
 FUZZ_BINS = $(FUZZ_TARGETS:%=test/fuzz/%_fuzz)
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
