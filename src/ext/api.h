@@ -127,7 +127,8 @@ struct ApiOpSpec
 	char		candidate[PGHA_NAME_LEN];
 	/* without wait_leader: the answer once the keeper carried it out */
 	int			accepted_code;	/* 200, or 202 (Patroni: scheduled) */
-	const char *accepted_text;	/* a constant */
+	const char *accepted_text;	/* a constant; NULL: the keeper's outcome
+								 * message */
 };
 
 #endif							/* PGHA_API_H */

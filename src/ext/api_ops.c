@@ -165,7 +165,8 @@ poll_one(ApiPending *p, int64 now)
 				finish(p, 503, "failed to write %s key into DCS: %s", p->spec.action,
 					   outcome.message);
 			else if (!p->spec.wait_leader)
-				finish(p, p->spec.accepted_code, "%s", p->spec.accepted_text);
+				finish(p, p->spec.accepted_code, "%s",
+					   p->spec.accepted_text ? p->spec.accepted_text : outcome.message);
 			else
 			{
 				int			loop_wait;
