@@ -6,7 +6,8 @@
 # outage measured by the workload), a scheduled one cancelled by DELETE,
 # basic authentication, TLS with a required client certificate (node n3),
 # and hostile input: oversized headers and bodies, slow clients (while the
-# keeper's loop goes on), bad JSON, unknown paths; the worker never crashes.
+# keeper's loop goes on), bad JSON, unknown paths; patronictl switchover
+# through the api; the worker never crashes.
 set -u
 cd "$(dirname "$0")/../.."
 CLUSTER_PG_BASE=26300
@@ -270,6 +271,28 @@ check "the leader key names $O" poll_until 20 leader_is "$O"
 check "the cluster is whole again" cluster_wait_healthy 60
 check "$L's api answers again after its restart" poll_until 20 sh -c \
 	"[ \"\$(curl -s -o /dev/null -w '%{http_code}' $(url "$L" /health))\" = 200 ]"
+
+# --- patronictl switchover goes through the REST api (not the DCS fallback) ---
+cat >"$TEST_TMP/patroni.yml" <<YML
+scope: $CLUSTER_SCOPE
+namespace: /service/
+etcd3:
+  hosts: 127.0.0.1:$CLUSTER_ETCD_PORT
+ctl:
+  auth: admin:secret
+  cacert: $TLS/ca.crt
+  certfile: $TLS/client.crt
+  keyfile: $TLS/client.key
+YML
+L=$(cluster_leader)
+C=$(for n in n1 n2 n3; do [ "$n" != "$L" ] && echo "$n"; done | head -1)
+OUT=$(patronictl -c "$TEST_TMP/patroni.yml" switchover --leader "$L" --candidate "$C" --force 2>&1)
+echo "$OUT" | tail -3 | sed 's/^/#   /'
+check "patronictl switchover $L -> $C: through the api (no DCS fallback)" \
+	grep -Eq "Successfully switched over to \"$C\"|Switchover to \"$C\" started" <<<"$OUT"
+is "$(grep -c 'falling back to DCS' <<<"$OUT")" 0 "patronictl did not fall back to the DCS"
+check "the leader key names $C" poll_until 20 leader_is "$C"
+check "the cluster is whole again" cluster_wait_healthy 60
 
 # --- the worker never crashed -------------------------------------------------
 crashed=$(grep -l "terminated by signal\|was terminated by exception" "$TEST_TMP"/pg-*.log 2>/dev/null)
