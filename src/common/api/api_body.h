@@ -6,7 +6,8 @@
  *	  parsers of request bodies (POST /switchover and /failover, PATCH and
  *	  PUT /config), with Patroni's answers to bad input.
  *
- * Plain C over jansson, no PostgreSQL headers (pgha_json.h says why), so
+ * Plain C over jansson (api_body.c, api_metrics.c, api_request.c), no
+ * PostgreSQL headers (pgha_json.h says why), so
  * the worker, the unit tests (test/unit/test_api_body.c) and the fuzz
  * target (test/fuzz/fuzz_api_bodies.c) share it.  Strings returned are
  * malloc'd; NULL means out of memory unless said otherwise.
