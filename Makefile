@@ -13,8 +13,9 @@ DATA = $(wildcard extension/pgha--*.sql)
 
 # src/common: plain C shared by pgha.so, pghactl and the tests, one folder
 # a concern: etcd/ (the etcd v3 client), model/ (the cluster's keys and
-# files, settings), policy/ (the HA decisions: pure functions under unit tests)
-COMMON_DIRS = src/common/etcd src/common/model src/common/policy
+# files, settings), policy/ (the HA decisions: pure functions under unit tests),
+# api/ (the REST api's decisions and bodies, Patroni's formats)
+COMMON_DIRS = src/common/etcd src/common/model src/common/policy src/common/api
 COMMON_INC = $(COMMON_DIRS:%=-I$(srcdir)/%)
 COMMON_HDRS = $(wildcard $(COMMON_DIRS:%=%/*.h))
 COMMON_SRCS = $(sort $(wildcard $(COMMON_DIRS:%=%/*.c)))
@@ -28,11 +29,13 @@ SCRIPTS = bin/pgha-watchdog
 EXTRA_CLEAN = pghactl $(PGHACTL_SRCS:.c=.o) $(UNIT_BINS) test/unit/*.o test/tools/pgha_workload \
 	results regression.diffs regression.out tmp_check log $(FUZZ_BINS)
 
-PG_CPPFLAGS = $(COMMON_INC) $(shell pkg-config --cflags libcurl jansson)
+PG_CPPFLAGS = $(COMMON_INC) $(shell pkg-config --cflags libcurl jansson libmicrohttpd gnutls)
 # jansson is linked dynamically; see src/common/model/pgha_json.h for why no code
 # may call json_object() itself.
-SHLIB_LINK = $(shell pkg-config --libs libcurl jansson)
-TOOL_LINK = $(shell pkg-config --libs libcurl jansson)
+# libmicrohttpd (and gnutls, for client certificates) serve the REST api
+# in the "pgha api" worker, driven from its own latch loop (api_worker.c).
+SHLIB_LINK = $(shell pkg-config --libs libcurl jansson libmicrohttpd gnutls)
+TOOL_LINK = $(shell pkg-config --libs libcurl jansson) -lm
 
 # pg_regress: a temporary instance that preloads pgha; the etcd it talks to
 # is started by test/run-regress.sh, which sets PGHA_TEST_ETCD.
@@ -48,7 +51,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 # headers (postgresql-server-dev-15) and the libraries' headers
 PG_SERVER_H := $(wildcard $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)/postgres.h)
 # krb5-gssapi: the server's libpq/libpq-be.h includes <gssapi/gssapi.h>
-HAVE_LIBS := $(shell pkg-config --exists libcurl jansson krb5-gssapi 2>/dev/null && echo yes)
+HAVE_LIBS := $(shell pkg-config --exists libcurl jansson krb5-gssapi libmicrohttpd gnutls 2>/dev/null && echo yes)
 
 ifeq ($(and $(wildcard $(PGXS)),$(PG_SERVER_H),$(HAVE_LIBS)),)
 # A fresh machine: no complete PostgreSQL build environment yet.  Install
@@ -58,7 +61,7 @@ ifeq ($(PGHA_DEPS_TRIED),)
 	bash test/install-deps.sh
 	$(MAKE) PGHA_DEPS_TRIED=1 $@
 else
-	@echo "pgha: still no PostgreSQL server headers or libcurl/jansson headers after test/install-deps.sh" >&2; exit 1
+	@echo "pgha: still no PostgreSQL server headers or libcurl/jansson/libmicrohttpd/gnutls headers after test/install-deps.sh" >&2; exit 1
 endif
 .PHONY: all install test demo unittest installcheck
 else
@@ -110,14 +113,14 @@ endif
 # which it never grows; see test/run-fuzz.sh.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 10
-FUZZ_TARGETS = fuzz_etcd_answers fuzz_cluster_json
+FUZZ_TARGETS = fuzz_etcd_answers fuzz_cluster_json fuzz_api_bodies
 FUZZ_BINS = $(FUZZ_TARGETS:%=test/fuzz/%_fuzz)
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 
 test/fuzz/%_fuzz: test/fuzz/%.c $(COMMON_SRCS) $(COMMON_HDRS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(COMMON_INC) $(COMMON_SRCS) $< \
-		$(shell pkg-config --libs libcurl jansson) -o $@
+		$(shell pkg-config --libs libcurl jansson) -lm -o $@
 
 fuzz: $(FUZZ_BINS)
 

@@ -7,6 +7,8 @@ PKGS=(
 	build-essential pkg-config
 	postgresql-15 postgresql-client-15 postgresql-server-dev-15
 	libcurl4-openssl-dev libjansson-dev libkrb5-dev libcmocka-dev libipc-run-perl libpq-dev
+	libmicrohttpd-dev libgnutls28-dev	# the REST api (api_worker.c)
+	openssl		# test/multinode/140 makes its TLS certificates
 	etcd-server etcd-client patroni socat curl jq valgrind iproute2 procps faketime
 	gdb		# test/multinode/063 makes a keeper exit as after an ERROR
 	clang libclang-rt-14-dev

@@ -9,7 +9,7 @@
 cd "$(dirname "$0")/.." || exit 1
 seconds=${FUZZ_SECONDS:-10}
 jobs=${FUZZ_JOBS:-1}
-targets=(fuzz_etcd_answers fuzz_cluster_json)
+targets=(fuzz_etcd_answers fuzz_cluster_json fuzz_api_bodies)
 
 if ! make -s fuzz; then
 	echo "fuzz: 0 passed, ${#targets[@]} failed (build failed: needs clang and libclang-rt-14-dev)"

@@ -18,6 +18,7 @@
 
 #include "utils/guc.h"
 
+#include "api_policy.h"
 #include "keeper_identity.h"
 #include "settings.h"
 #include "watchdog_policy.h"
@@ -41,6 +42,22 @@ int			pgha_member_slot_retention = 600;
 int			pgha_switchover_timeout = 60;
 bool		pgha_nofailover = false;
 int			pgha_failover_priority = 1;
+char	   *pgha_api_listen = NULL;
+char	   *pgha_api_connect_address = NULL;
+char	   *pgha_api_username = NULL;
+char	   *pgha_api_password = NULL;
+char	   *pgha_api_certfile = NULL;
+char	   *pgha_api_keyfile = NULL;
+char	   *pgha_api_cafile = NULL;
+int			pgha_api_verify_client = PGHA_API_VERIFY_NONE;
+
+/* Patroni's restapi.verify_client */
+static const struct config_enum_entry api_verify_modes[] = {
+	{"none", PGHA_API_VERIFY_NONE, false},
+	{"optional", PGHA_API_VERIFY_OPTIONAL, false},
+	{"required", PGHA_API_VERIFY_REQUIRED, false},
+	{NULL, 0, false}
+};
 
 static const struct config_enum_entry watchdog_modes[] = {
 	{"off", PGHA_WD_OFF, false},
@@ -94,6 +111,22 @@ static bool
 check_connect_address(char **newval, void **extra, GucSource source)
 {
 	return check_with(pgha_valid_connect_address, newval);
+}
+
+/* host:port of pgha.api_listen and pgha.api_connect_address */
+static bool
+check_api_address(char **newval, void **extra, GucSource source)
+{
+	char		host[256];
+	char		err[256];
+	int			port;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (pgha_api_split_host_port(*newval, host, sizeof(host), &port, err, sizeof(err)))
+		return true;
+	GUC_check_errdetail("%s (expected host:port, as Patroni's restapi.listen).", err);
+	return false;
 }
 
 static bool
@@ -205,6 +238,30 @@ pgha_define_gucs(void)
 							"The watchdog fires this long before the leader lease can expire (timeout = ttl - margin; -1 = ttl / 2).",
 							NULL, &pgha_watchdog_safety_margin, 5, -1, 3600,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+
+	define_string("pgha.api_listen",
+				  "host:port on which the REST api listens (Patroni's restapi.listen); empty = no api.",
+				  &pgha_api_listen, "", PGC_POSTMASTER, 0, check_api_address);
+	define_string("pgha.api_connect_address",
+				  "host:port published in the member key's api_url (default: pgha.api_listen).",
+				  &pgha_api_connect_address, "", PGC_SIGHUP, 0, check_api_address);
+	define_string("pgha.api_username",
+				  "User name of the REST api's basic authentication for POST, PUT, PATCH and DELETE.",
+				  &pgha_api_username, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL);
+	define_string("pgha.api_password",
+				  "Password of the REST api's basic authentication.",
+				  &pgha_api_password, "", PGC_SIGHUP,
+				  GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, NULL);
+	define_string("pgha.api_certfile", "Certificate file (PEM) of the REST api's TLS; empty = plain HTTP.",
+				  &pgha_api_certfile, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, check_path);
+	define_string("pgha.api_keyfile", "Private key file (PEM) of the REST api's TLS.",
+				  &pgha_api_keyfile, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, check_path);
+	define_string("pgha.api_cafile", "CA certificates (PEM) that the REST api verifies client certificates with.",
+				  &pgha_api_cafile, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, check_path);
+	DefineCustomEnumVariable("pgha.api_verify_client",
+							 "Client certificates of the REST api: none, optional (verified when sent; unsafe methods then need one), or required (every request), as Patroni's restapi.verify_client.",
+							 NULL, &pgha_api_verify_client, PGHA_API_VERIFY_NONE,
+							 api_verify_modes, PGC_POSTMASTER, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgha");
 }

@@ -455,6 +455,7 @@ pgha_keeper_main(Datum arg)
 		if (k.cfg.complete)
 		{
 			CycleResult res;
+			TimestampTz cycle_start = GetCurrentTimestamp();
 
 			keeper_run_cycle(&k, &res);
 			if (!res.etcd_ok)
@@ -465,6 +466,7 @@ pgha_keeper_main(Datum arg)
 								   : "etcd unreachable");
 			if (res.have_cluster)
 				keeper_ensure_watch(&k, res.cluster->revision);
+			keeper_report_timing(&k, GetCurrentTimestamp() - cycle_start);
 		}
 		else
 		{

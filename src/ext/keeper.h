@@ -158,6 +158,7 @@ extern void keeper_fill_member_ops(const Keeper *k, PghaMember *m);
 
 extern void keeper_report_idle(const Keeper *k);
 extern void keeper_report_cycle(const Keeper *k, const CycleResult *res);
+extern void keeper_report_timing(const Keeper *k, int64 cycle_us);
 extern void keeper_log_problem(int elevel, int sqlerrcode, const char *msg);
 extern void keeper_clear_problem(void);
 extern int	keeper_errcode_for(EtcdStatus st);

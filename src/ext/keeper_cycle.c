@@ -249,6 +249,7 @@ fill_member(const Keeper *k, const CycleResult *res, PghaMember *m)
 	strlcpy(m->name, pgha_node_name, sizeof(m->name));
 	snprintf(m->conn_url, sizeof(m->conn_url), "postgres://%s/postgres",
 			 pgha_connect_address);
+	pgha_api_url(m->api_url, sizeof(m->api_url));
 	strlcpy(m->state, res->starting ? "starting" : "running", sizeof(m->state));
 	strlcpy(m->role, res->role == PGHA_ROLE_PRIMARY ? "master" : "replica",
 			sizeof(m->role));

@@ -145,3 +145,22 @@ keeper_report_cycle(const Keeper *k, const CycleResult *res)
 	}
 	LWLockRelease(pgha_shared->lock);
 }
+
+/* the loop's duration and the etcd client's counters, for /metrics */
+void
+keeper_report_timing(const Keeper *k, int64 cycle_us)
+{
+	EtcdClientStats st;
+
+	memset(&st, 0, sizeof(st));
+	if (k->client != NULL)
+		etcd_client_stats(k->client, &st);
+	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
+	pgha_shared->keeper_cycles++;
+	pgha_shared->keeper_cycle_us = cycle_us;
+	pgha_shared->keeper_cycle_max_us = Max(pgha_shared->keeper_cycle_max_us, cycle_us);
+	pgha_shared->etcd_requests = st.requests;
+	pgha_shared->etcd_request_us = st.last_us;
+	pgha_shared->etcd_request_sum_us = st.sum_us;
+	LWLockRelease(pgha_shared->lock);
+}

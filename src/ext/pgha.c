@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * pgha.c
- *	  Entry point of pgha.so: settings, shared memory and the keeper.
+ *	  Entry point of pgha.so: settings, shared memory, the keeper and the
+ *	  REST api worker (when pgha.api_listen is set).
  *
  * Loaded through shared_preload_libraries, pgha defines its settings,
  * reserves shared memory and registers the keeper background worker.
@@ -29,4 +30,5 @@ _PG_init(void)
 	pgha_shmem_install_hooks();
 	pgha_commit_guard_install();
 	pgha_register_keeper();
+	pgha_register_api();
 }

@@ -168,6 +168,15 @@ typedef struct PghaShared
 	PghaRequest request;		/* kind NONE when there is none */
 	PghaOutcome outcome;
 	ConditionVariable outcome_cv;
+
+	/* the keeper's timing, for the api's /metrics (keeper_report_timing) */
+	uint64		keeper_cycles;
+	int64		keeper_cycle_us;	/* the last loop's duration */
+	int64		keeper_cycle_max_us;
+	uint64		etcd_requests;	/* the keeper's etcd client's requests */
+	int64		etcd_request_us;	/* the last one's duration */
+	int64		etcd_request_sum_us;
+	pid_t		api_pid;		/* the "pgha api" worker; 0 when not running */
 } PghaShared;
 
 extern PghaShared *pgha_shared;
@@ -192,5 +201,27 @@ extern void pgha_commit_guard_install(void);
 /* keeper.c */
 extern PGDLLEXPORT void pgha_keeper_main(Datum arg);
 extern void pgha_register_keeper(void);
+
+/* the REST api (api_worker.c, guc.c) */
+extern char *pgha_api_listen;
+extern char *pgha_api_connect_address;
+extern char *pgha_api_username;
+extern char *pgha_api_password;
+extern char *pgha_api_certfile;
+extern char *pgha_api_keyfile;
+extern char *pgha_api_cafile;
+extern int	pgha_api_verify_client;
+
+typedef enum PghaApiVerify
+{
+	PGHA_API_VERIFY_NONE = 0,
+	PGHA_API_VERIFY_OPTIONAL,
+	PGHA_API_VERIFY_REQUIRED
+} PghaApiVerify;
+
+extern PGDLLEXPORT void pgha_api_main(Datum arg);
+extern void pgha_register_api(void);
+/* "http[s]://<connect address>/patroni" for the member key, "" when off */
+extern void pgha_api_url(char *buf, size_t len);
 
 #endif							/* PGHA_EXT_H */

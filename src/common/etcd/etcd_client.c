@@ -68,6 +68,7 @@ struct EtcdClient
 	bool		auth_disabled;	/* etcd said authentication is not enabled */
 	CURL	   *curl;			/* reused: keeps connections alive */
 	char		errbuf[CURL_ERROR_SIZE];
+	EtcdClientStats stats;		/* for /metrics (etcd_client_stats) */
 };
 
 struct EtcdWatch
@@ -427,6 +428,21 @@ curl_failure(CURL *h, CURLcode rc, char *errbuf, const Buffer *b,
  * ---------------------------------------------------------------------
  */
 
+static int64_t
+monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void
+etcd_client_stats(const EtcdClient *c, EtcdClientStats *out)
+{
+	*out = c->stats;
+}
+
 /*
  * POST body to endpoint idx.  ETCD_OK means an HTTP answer arrived (any
  * code); the caller owns t->answer either way.
@@ -464,7 +480,16 @@ http_post(EtcdClient *c, int idx, const char *path, const char *body,
 	SETOPT(c->curl, CURLOPT_WRITEFUNCTION, buffer_write);
 	SETOPT(c->curl, CURLOPT_WRITEDATA, &t->answer);
 	if (rc == CURLE_OK)
+	{
+		int64_t		t0 = monotonic_us();
+		int64_t		took;
+
 		rc = curl_easy_perform(c->curl);
+		took = monotonic_us() - t0;
+		c->stats.requests++;
+		c->stats.last_us = took;
+		c->stats.sum_us += took;
+	}
 	curl_slist_free_all(headers);
 	if (rc != CURLE_OK)
 		return curl_failure(c->curl, rc, c->errbuf, &t->answer, timeout_ms,

@@ -101,6 +101,15 @@ extern void etcd_client_free(EtcdClient *c);
 extern void etcd_client_set_deadline(EtcdClient *c, int64_t deadline_ms);
 extern int64_t etcd_now_ms(void);	/* CLOCK_BOOTTIME in ms */
 extern const char *etcd_status_name(EtcdStatus s);
+/* the requests made so far and their durations (not the watch's) */
+typedef struct EtcdClientStats
+{
+	uint64_t	requests;
+	int64_t		last_us;
+	int64_t		sum_us;
+} EtcdClientStats;
+extern void etcd_client_stats(const EtcdClient *c, EtcdClientStats *out);
+
 /* endpoint that answered last (for reports); never NULL */
 extern const char *etcd_client_current_endpoint(EtcdClient *c);
 
