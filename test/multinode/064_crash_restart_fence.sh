@@ -49,6 +49,8 @@ note "$old: cut off from etcd (requests hang); its watchdog and guard frozen"
 # in the heartbeat of that loop: read it a loop later
 sleep "$CLUSTER_LOOP_WAIT"
 deadline=$(hb_deadline "$old")
+# the deadline on the wall clock of the probes' logs (CLOCK_BOOTTIME + offset)
+deadline_wall=$(($(date +%s%3N) - $(uptime_ms) + ${deadline:-0}))
 check "$old's heartbeat carries a fencing deadline ($deadline)" test "${deadline:-0}" -gt 0
 # its keeper sent its last keepalive before the cut, so this deadline is
 # final: crash the instance 6 s before it, so that it is a primary again
@@ -76,4 +78,10 @@ cluster_wait_writes 50 10
 
 cluster_verdict 0
 cluster_check_handover "$old" "$new"
+# safety rule 1 in its own terms: nothing acknowledged past the deadline
+# (a slow promotion must not be what keeps the windows apart); 100 ms for
+# reading the two clocks
+last=$(probe_last_ack "$old")
+check "$old acknowledged no write after its fencing deadline (last at ${last:-none}, $((${last:-0} - deadline_wall)) ms after it)" \
+	test "${last:-0}" -le $((deadline_wall + 100))
 done_testing
