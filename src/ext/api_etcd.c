@@ -31,27 +31,11 @@ static bool have_cached = false;
 static char *
 read_password(void)
 {
-	FILE	   *f;
-	char		buf[1024];
-	size_t		n;
-
 	if (pgha_etcd_password[0] != '\0')
 		return pstrdup(pgha_etcd_password);
 	if (pgha_etcd_password_file[0] == '\0')
 		return NULL;
-	f = fopen(pgha_etcd_password_file, "r");
-	if (f == NULL)
-	{
-		snprintf(problem, sizeof(problem), "could not open pgha.etcd_password_file \"%s\": %m",
-				 pgha_etcd_password_file);
-		return NULL;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	return pstrdup(buf);
+	return pgha_read_password_file(pgha_etcd_password_file, problem, sizeof(problem));
 }
 
 static void

@@ -55,8 +55,13 @@ pgha_register_keeper(void)
 	RegisterBackgroundWorker(&worker);
 }
 
-static char *
-read_password_file(const char *path, char *problem, size_t len)
+/*
+ * pgha.etcd_password_file's content without its line end, in the current
+ * memory context; NULL with the reason in problem.  The keeper and the api
+ * worker read it when they (re)connect.
+ */
+char *
+pgha_read_password_file(const char *path, char *problem, size_t len)
 {
 	FILE	   *f = fopen(path, "r");
 	char		buf[1024];
@@ -72,7 +77,7 @@ read_password_file(const char *path, char *problem, size_t len)
 	buf[n] = '\0';
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
-	return MemoryContextStrdup(TopMemoryContext, buf);
+	return pstrdup(buf);
 }
 
 static bool
@@ -142,8 +147,11 @@ keeper_configure(Keeper *k)
 		cfg->password = MemoryContextStrdup(TopMemoryContext, pgha_etcd_password);
 	else if (pgha_etcd_password_file[0] != '\0')
 	{
-		cfg->password = read_password_file(pgha_etcd_password_file,
-										   cfg->problem, sizeof(cfg->problem));
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		cfg->password = pgha_read_password_file(pgha_etcd_password_file,
+												cfg->problem, sizeof(cfg->problem));
+		MemoryContextSwitchTo(old);
 		if (cfg->password == NULL)
 			return;
 	}

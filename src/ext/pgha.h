@@ -48,6 +48,9 @@ extern int	pgha_failover_priority;
 
 extern void pgha_define_gucs(void);
 
+/* keeper.c: pgha.etcd_password_file's content (palloc), NULL with the reason */
+extern char *pgha_read_password_file(const char *path, char *problem, size_t len);
+
 /* the role column of pgha_status() */
 typedef enum PghaRole
 {

@@ -59,26 +59,6 @@ load_body_object(const char *body, size_t len, bool allow_empty_object,
 	return root;
 }
 
-static bool
-string_field(json_t *root, const char *name, char *dst, size_t len,
-			 char *errbuf, size_t errlen)
-{
-	json_t	   *v = json_object_get(root, name);
-
-	dst[0] = '\0';
-	if (v == NULL || json_is_null(v))
-		return true;
-	if (!json_is_string(v) || json_string_length(v) >= len ||
-		strlen(json_string_value(v)) != json_string_length(v))
-	{
-		snprintf(errbuf, errlen, "\"%s\" must be a string of at most %zu bytes",
-				 name, len - 1);
-		return false;
-	}
-	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
-	return true;
-}
-
 int
 pgha_api_parse_failover(const char *body, size_t len,
 						PghaApiFailoverRequest *out, char *errbuf,
@@ -91,13 +71,13 @@ pgha_api_parse_failover(const char *body, size_t len,
 	root = load_body_object(body, len, false, errbuf, errlen);
 	if (root == NULL)
 		return 400;
-	ok = string_field(root, "leader", out->leader, sizeof(out->leader), errbuf, errlen) &&
-		string_field(root, "candidate", out->candidate, sizeof(out->candidate), errbuf, errlen) &&
-		string_field(root, "scheduled_at", out->scheduled_at, sizeof(out->scheduled_at),
+	ok = pgha_json_get_string(root, "leader", out->leader, sizeof(out->leader), errbuf, errlen) &&
+		pgha_json_get_string(root, "candidate", out->candidate, sizeof(out->candidate), errbuf, errlen) &&
+		pgha_json_get_string(root, "scheduled_at", out->scheduled_at, sizeof(out->scheduled_at),
 					 errbuf, errlen);
 	/* Patroni: request.get('candidate') or request.get('member') */
 	if (ok && out->candidate[0] == '\0')
-		ok = string_field(root, "member", out->candidate, sizeof(out->candidate),
+		ok = pgha_json_get_string(root, "member", out->candidate, sizeof(out->candidate),
 						  errbuf, errlen);
 	json_decref(root);
 	if (!ok)

@@ -16,26 +16,6 @@
 
 #include "pgha_json.h"
 
-static bool
-copy_field(json_t *root, const char *name, char *dst, size_t len,
-		   char *errbuf, size_t errlen)
-{
-	json_t	   *v = json_object_get(root, name);
-
-	dst[0] = '\0';
-	if (v == NULL || json_is_null(v))
-		return true;
-	if (!json_is_string(v) || json_string_length(v) >= len ||
-		strlen(json_string_value(v)) != json_string_length(v))
-	{
-		snprintf(errbuf, errlen, "\"%s\" must be a string of at most %zu bytes",
-				 name, len - 1);
-		return false;
-	}
-	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
-	return true;
-}
-
 bool
 pgha_failover_from_json(const char *json, PghaFailover *f, char *errbuf,
 						size_t errlen)
@@ -55,9 +35,9 @@ pgha_failover_from_json(const char *json, PghaFailover *f, char *errbuf,
 		json_decref(root);
 		return false;
 	}
-	ok = copy_field(root, "leader", f->leader, sizeof(f->leader), errbuf, errlen) &&
-		copy_field(root, "member", f->member, sizeof(f->member), errbuf, errlen) &&
-		copy_field(root, "scheduled_at", f->scheduled_at, sizeof(f->scheduled_at),
+	ok = pgha_json_get_string(root, "leader", f->leader, sizeof(f->leader), errbuf, errlen) &&
+		pgha_json_get_string(root, "member", f->member, sizeof(f->member), errbuf, errlen) &&
+		pgha_json_get_string(root, "scheduled_at", f->scheduled_at, sizeof(f->scheduled_at),
 				   errbuf, errlen);
 	json_decref(root);
 	if (!ok)
