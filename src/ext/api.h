@@ -129,6 +129,8 @@ struct ApiOpSpec
 	int			accepted_code;	/* 200, or 202 (Patroni: scheduled) */
 	const char *accepted_text;	/* a constant; NULL: the keeper's outcome
 								 * message */
+	/* restart, reload, reinitialize: the keeper's status and message */
+	bool		outcome_answers;
 };
 
 #endif							/* PGHA_API_H */

@@ -378,6 +378,92 @@ delete_switchover(struct MHD_Connection *conn, ApiConn *ac, ApiAnswer *ans)
 	(void) api_ops_start(conn, ac, &req, &spec, ans);
 }
 
+/* a keeper request whose outcome (status, message) is the answer */
+static void
+submit_op(struct MHD_Connection *conn, ApiConn *ac, PghaRequest *req,
+		  const char *action, ApiAnswer *ans)
+{
+	ApiOpSpec	spec;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.action = action;
+	spec.outcome_answers = true;
+	(void) api_ops_start(conn, ac, req, &spec, ans);
+}
+
+/* POST /restart: Patroni's filters, now or scheduled (sql_ops.c: pgha_restart) */
+static void
+post_restart(struct MHD_Connection *conn, ApiConn *ac, ApiAnswer *ans)
+{
+	PghaApiRestartRequest rr;
+	PghaRequest req;
+	char		err[256];
+	int			code;
+	bool		paused;
+
+	LWLockAcquire(pgha_shared->lock, LW_SHARED);
+	paused = pgha_shared->has_cluster && pgha_shared->cluster.config_valid &&
+		pgha_shared->cluster.config.pause;
+	LWLockRelease(pgha_shared->lock);
+	code = pgha_api_parse_restart(ac->body, ac->len, paused, (double) time(NULL),
+								  &rr, err, sizeof(err));
+	if (code != 0)
+	{
+		answer_text(ans, code, pstrdup(err));
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	req.kind = PGHA_REQ_RESTART;
+	req.restart.pending_only = rr.restart_pending;
+	strlcpy(req.restart.role, rr.role, sizeof(req.restart.role));
+	req.restart.below_version = rr.below_version;
+	strlcpy(req.restart.version_text, rr.postgres_version, sizeof(req.restart.version_text));
+	strlcpy(req.restart.scheduled_at, rr.scheduled_at, sizeof(req.restart.scheduled_at));
+	submit_op(conn, ac, &req, "restart", ans);
+}
+
+static void
+delete_restart(struct MHD_Connection *conn, ApiConn *ac, ApiAnswer *ans)
+{
+	PghaRequest req;
+
+	memset(&req, 0, sizeof(req));
+	req.kind = PGHA_REQ_CANCEL_RESTART;
+	submit_op(conn, ac, &req, "restart", ans);
+}
+
+static void
+post_reload(struct MHD_Connection *conn, ApiConn *ac, ApiAnswer *ans)
+{
+	PghaRequest req;
+
+	memset(&req, 0, sizeof(req));
+	req.kind = PGHA_REQ_RELOAD;
+	submit_op(conn, ac, &req, "reload", ans);
+}
+
+/*
+ * POST /reinitialize: {"force": true} is accepted as Patroni's clients send
+ * it; it cancels Patroni's running task, and the keeper never has one
+ * running when it takes a request, so there is nothing for it to do.
+ */
+static void
+post_reinitialize(struct MHD_Connection *conn, ApiConn *ac, ApiAnswer *ans)
+{
+	PghaRequest req;
+	bool		force;
+	char		err[256];
+
+	if (pgha_api_parse_force(ac->body, ac->len, &force, err, sizeof(err)) != 0)
+	{
+		answer_text(ans, 400, pstrdup(err));
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	req.kind = PGHA_REQ_REINIT;
+	submit_op(conn, ac, &req, "reinitialize", ans);
+}
+
 /*
  * The dispatch table.  Health checks are not listed: every endpoint for
  * which pgha_api_is_check() holds answers GET, HEAD and OPTIONS through
@@ -403,6 +489,10 @@ static const ApiRoute routes[] = {
 	{PGHA_HTTP_POST, PGHA_EP_SWITCHOVER, post_switchover},
 	{PGHA_HTTP_POST, PGHA_EP_FAILOVER, post_failover},
 	{PGHA_HTTP_DELETE, PGHA_EP_SWITCHOVER, delete_switchover},
+	{PGHA_HTTP_POST, PGHA_EP_RESTART, post_restart},
+	{PGHA_HTTP_DELETE, PGHA_EP_RESTART, delete_restart},
+	{PGHA_HTTP_POST, PGHA_EP_RELOAD, post_reload},
+	{PGHA_HTTP_POST, PGHA_EP_REINITIALIZE, post_reinitialize},
 };
 
 static ApiHandler

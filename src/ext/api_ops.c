@@ -161,7 +161,10 @@ poll_one(ApiPending *p, int64 now)
 	{
 		if (outcome.id == p->id)
 		{
-			if (!outcome.ok)
+			if (p->spec.outcome_answers)
+				finish(p, outcome.status > 0 ? outcome.status : (outcome.ok ? 200 : 503),
+					   "%s", outcome.message);
+			else if (!outcome.ok)
 				finish(p, 503, "failed to write %s key into DCS: %s", p->spec.action,
 					   outcome.message);
 			else if (!p->spec.wait_leader)

@@ -157,6 +157,7 @@ api_gather(ApiView *v)
 	format_ts(PgStartTime, st->postmaster_start_time,
 			  sizeof(st->postmaster_start_time), &st->postmaster_start_epoch);
 	st->server_version = atoi(GetConfigOption("server_version_num", false, false));
+	st->pending_restart = sh->pending_restart;	/* the keeper's judgement */
 	if (!recovery)
 	{
 		st->location = (int64) GetXLogWriteRecPtr();

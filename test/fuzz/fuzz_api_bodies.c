@@ -116,7 +116,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			{
 				bool		force;
 
+				PghaApiRestartRequest rr;
+
 				(void) pgha_api_parse_force(body, len, &force, err, sizeof(err));
+				(void) pgha_api_parse_restart(body, len, false, 1.8e9, &rr, err, sizeof(err));
+				(void) pgha_api_parse_restart(body, len, true, 0, &rr, err, sizeof(err));
 				break;
 			}
 		case 4:

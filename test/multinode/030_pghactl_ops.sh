@@ -162,9 +162,9 @@ is "$RC" 2 "edit-config --set without a path: usage error (2)"
 pghactl edit-config --force
 is "$RC" 2 "edit-config without a change: usage error (2)"
 
-pghactl edit-config --set synchronous_mode=true --set failsafe_mode=on --pg max_connections=null --pg pg_stat_statements.max=null --force
+pghactl edit-config --set synchronous_mode=true --set failsafe_mode=off --pg max_connections=null --pg pg_stat_statements.max=null --force
 is "$(etcd_get $E $P/config | jq -c '[.synchronous_mode, .failsafe_mode, (.postgresql.parameters | has("max_connections"))]')" \
-	'[true,"on",false]' "null removes a setting; booleans as given"
+	'[true,"off",false]' "null removes a setting; booleans as given (failsafe_mode true is refused: 110)"
 
 echo '{"ttl":30,"loop_wait":10,"retry_timeout":10}' >"$TEST_TMP/small.json"
 pghactl edit-config --replace "$TEST_TMP/small.json" --force

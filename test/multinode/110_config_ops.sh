@@ -105,8 +105,13 @@ is "$(node_sql "$L" "SHOW max_connections")" 100 "max_connections still 100 befo
 pghactl list
 check "pghactl list has a Pending restart column" grep -qE "\| Pending restart +\|" <<<"$OUT"
 is "$(grep -c '| \* ' <<<"$OUT")" 3 "every member marked * in it"
-is "$(node_sql "$L" "SELECT string_agg(member || '=' || pending_restart, ',' ORDER BY member) FROM pgha_members()")" \
-	"n1=true,n2=true,n3=true" "pgha_members() shows pending_restart"
+# pgha_members() is the keeper's view from its last read of etcd: its own
+# key's new value shows at its next cycle
+members_pending() {
+	[ "$(node_sql "$L" "SELECT string_agg(member || '=' || pending_restart, ',' ORDER BY member) FROM pgha_members()")" = \
+		"n1=true,n2=true,n3=true" ]
+}
+check "pgha_members() shows pending_restart on all three" poll_until $((CLUSTER_LOOP_WAIT + 3)) members_pending
 
 cluster_workload_start 90
 expect "the writer's commits are acknowledged" cluster_wait_writes 50 15

@@ -4,6 +4,7 @@
 # leader and on a replica, the bodies' keys against Patroni 3's, /metrics'
 # names, PATCH /config, a switchover through POST /switchover (its write
 # outage measured by the workload), a scheduled one cancelled by DELETE,
+# restart (now, scheduled, cancelled, refused), reload and reinitialize,
 # basic authentication, TLS with a required client certificate (node n3),
 # and hostile input: oversized headers and bodies, slow clients (while the
 # keeper's loop goes on), bad JSON, unknown paths; patronictl switchover
@@ -207,6 +208,30 @@ check "/cluster shows the scheduled switchover" poll_until 5 sh -c \
 T=$(acurl "$R" -X DELETE "${AUTH[@]}" -w ' %{http_code}' "$(url "$R" /switchover)")
 is "$T" "scheduled switchover deleted 200" "DELETE /switchover: 200 'scheduled switchover deleted'"
 is "$(etcd_get "$E" "$P/failover")" "{}" "the failover key is {} again"
+
+# --- restart, reload, reinitialize: the keeper's requests (issue 11 item 4) ----
+pm_start() { body "$1" /patroni | jq -r .postmaster_start_time; }
+op() { acurl "$1" -X "$2" "${AUTH[@]}" -w ' %{http_code}' ${4:+-d "$4"} "$(url "$1" "$3")"; }
+is "$(code POST "$R" /reload)" 401 "POST /reload without credentials: 401"
+is "$(op "$R" POST /reload)" "reload scheduled 202" "POST /reload: 202 'reload scheduled'"
+is "$(op "$R" DELETE /restart)" "no restarts are scheduled 404" "DELETE /restart with none scheduled: 404"
+is "$(op "$R" POST /restart '{"role":"leader"}')" "PostgreSQL role should be either primary or replica 400" \
+	"POST /restart with a bad role: 400 (Patroni's message)"
+is "$(code POST "$R" /restart "${AUTH[@]}" -d '{"timeout":30}')" 400 "POST /restart with a timeout: 400 (not supported, said so)"
+is "$(code POST "$R" /restart "${AUTH[@]}" -d '{"when":1}')" 400 "POST /restart with an unknown filter: 400"
+at=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%S+00:00)
+is "$(op "$R" POST /restart "{\"schedule\":\"$at\"}")" "Restart scheduled 202" "POST /restart with a schedule: 202"
+is "$(op "$R" POST /restart "{\"schedule\":\"$at\"}")" "Another restart is already scheduled 409" "a second schedule: 409"
+is "$(op "$R" DELETE /restart)" "scheduled restart deleted 200" "DELETE /restart: 200 'scheduled restart deleted'"
+is "$(op "$L" POST /reinitialize)" "I am the leader, can not reinitialize 503" "POST /reinitialize on the leader: 503"
+is "$(op "$R" POST /restart '{"restart_pending":true}')" "restart conditions are not satisfied 503" \
+	"POST /restart restart_pending with nothing pending: 503"
+check "/metrics has patroni_pending_restart" sh -c "curl -s $(url "$R" /metrics) | grep -q '^patroni_pending_restart{'"
+t0=$(pm_start "$R")
+is "$(op "$R" POST /restart)" "restart initiated 200" "POST /restart on replica $R: 200 'restart initiated'"
+restarted() { local t; t=$(pm_start "$R"); [ -n "$t" ] && [ "$t" != null ] && [ "$t" != "$t0" ]; }
+check "$R's postgres restarted (a new postmaster_start_time)" poll_until 90 restarted
+check "the cluster is whole again after the restart" cluster_wait_healthy 60
 
 # --- slow clients: the api and the keeper go on --------------------------------
 SLOW=$(api_port "$R")

@@ -293,6 +293,59 @@ test_parse_force(void **state)
 	assert_int_equal(pgha_api_parse_force("{", 1, &force, err, sizeof(err)), 400);
 }
 
+/* POST /restart's body, row by row as Patroni's do_POST_restart() */
+static void
+test_parse_restart(void **state)
+{
+	PghaApiRestartRequest r;
+	char		err[256];
+	const double now = 1796000000.0;	/* 2026-11-30 */
+	const char *b;
+
+#define RESTART(body, paused) \
+	pgha_api_parse_restart((body), strlen(body), (paused), now, &r, err, sizeof(err))
+
+	/* no body: restart now */
+	assert_int_equal(pgha_api_parse_restart(NULL, 0, false, now, &r, err, sizeof(err)), 0);
+	assert_string_equal(r.scheduled_at, "");
+	assert_int_equal(RESTART("{}", false), 0);
+	b = "{\"restart_pending\": true, \"role\": \"master\", \"postgres_version\": \"15.21\"}";
+	assert_int_equal(RESTART(b, false), 0);
+	assert_true(r.restart_pending);
+	assert_string_equal(r.role, "primary");
+	assert_int_equal(r.below_version, 150021);
+	assert_string_equal(r.postgres_version, "15.21");
+	assert_int_equal(RESTART("{\"role\": \"replica\", \"restart_pending\": \"no\"}", false), 0);
+	assert_string_equal(r.role, "replica");
+	assert_false(r.restart_pending);
+	/* a schedule: zone required, not in the past, written as UTC */
+	assert_int_equal(RESTART("{\"schedule\": \"2027-01-01T03:00:00+01:00\"}", false), 0);
+	assert_string_equal(r.scheduled_at, "2027-01-01T02:00:00+00:00");
+	assert_int_equal(RESTART("{\"schedule\": \"2027-01-01T03:00:00\"}", false), 400);
+	assert_non_null(strstr(err, "Timezone information is mandatory"));
+	assert_int_equal(RESTART("{\"schedule\": \"2020-01-01T03:00:00Z\"}", false), 422);
+	assert_non_null(strstr(err, "Cannot schedule restart in the past"));
+	assert_int_equal(RESTART("{\"schedule\": \"soon\"}", false), 422);
+	assert_int_equal(RESTART("{\"schedule\": 5}", false), 422);
+	assert_int_equal(RESTART("{\"schedule\": \"2027-01-01T03:00:00Z\"}", true), 500);
+	assert_string_equal(err, "Can't schedule restart in the paused state");
+	/* refusals, each with Patroni's message */
+	assert_int_equal(RESTART("{\"role\": \"leader\"}", false), 400);
+	assert_string_equal(err, "PostgreSQL role should be either primary or replica");
+	assert_int_equal(RESTART("{\"role\": 1}", false), 400);
+	assert_int_equal(RESTART("{\"postgres_version\": \"fifteen\"}", false), 400);
+	assert_non_null(strstr(err, "Invalid PostgreSQL version format"));
+	assert_int_equal(RESTART("{\"timeout\": 30}", false), 400);
+	assert_non_null(strstr(err, "timeout is not supported"));
+	assert_int_equal(RESTART("{\"when\": 1}", false), 400);
+	assert_string_equal(err, "Unknown filter for the scheduled restart: when");
+	assert_int_equal(RESTART("[1]", false), 400);
+	assert_int_equal(RESTART("{", false), 400);
+	/* a refused body leaves nothing half filled */
+	assert_string_equal(r.role, "");
+#undef RESTART
+}
+
 int
 main(void)
 {
@@ -304,6 +357,7 @@ main(void)
 		cmocka_unit_test(test_failover_precheck),
 		cmocka_unit_test(test_config_patch),
 		cmocka_unit_test(test_parse_force),
+		cmocka_unit_test(test_parse_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

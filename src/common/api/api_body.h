@@ -144,6 +144,21 @@ extern char *pgha_api_config_put(const char *body, size_t len, int *code,
 /* any JSON text re-dumped as Python's json.dumps() writes it; NULL if invalid */
 extern char *pgha_api_json_python(const char *json);
 
+/* POST /restart's filters (Patroni's names); role "primary" or "replica" */
+typedef struct PghaApiRestartRequest
+{
+	bool		restart_pending;
+	char		role[16];			/* "" = any */
+	char		postgres_version[32];	/* "" = any */
+	int			below_version;		/* its server_version_num; 0 = any */
+	char		scheduled_at[64];	/* ISO 8601 UTC; "" = now */
+} PghaApiRestartRequest;
+
+/* 0, or Patroni's status (400, 422, 500) with its message */
+extern int	pgha_api_parse_restart(const char *body, size_t len, bool paused,
+								   double now_epoch, PghaApiRestartRequest *out,
+								   char *errbuf, size_t errlen);
+
 /* reinitialize/restart bodies may be empty; {"force": ...} is parse_bool()ed */
 extern int	pgha_api_parse_force(const char *body, size_t len, bool *force,
 								 char *errbuf, size_t errlen);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "isotime.h"
+#include "pg_params.h"
 #include "pgha_json.h"
 
 static void
@@ -88,6 +89,43 @@ pgha_api_parse_failover(const char *body, size_t len,
 	return 0;
 }
 
+/*
+ * Patroni's parse_schedule(): an ISO 8601 time with a zone, not in the
+ * past; rewritten in place as UTC with "+00:00".  0, or 400/422 with
+ * Patroni's message.
+ */
+static int
+parse_schedule(char *when, size_t whenlen, const char *action,
+			   double now_epoch, char *errbuf, size_t errlen)
+{
+	PghaTimestamp ts;
+	char		perr[128];
+	size_t		n = strlen(when);
+	bool		has_zone;
+
+	if (!pgha_parse_isotime(when, &ts, perr, sizeof(perr)))
+	{
+		set_err(errbuf, errlen, "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601");
+		return 422;
+	}
+	/* a zone: Z, or +/- after the time part (the date has '-' too) */
+	has_zone = (n > 0 && (when[n - 1] == 'Z' || when[n - 1] == 'z')) ||
+		(n > 10 && (strchr(when + 10, '+') != NULL || strchr(when + 10, '-') != NULL));
+	if (!has_zone)
+	{
+		snprintf(errbuf, errlen, "Timezone information is mandatory for the scheduled %s", action);
+		return 400;
+	}
+	if ((double) ts.epoch_us / 1e6 < now_epoch)
+	{
+		snprintf(errbuf, errlen, "Cannot schedule %s in the past", action);
+		return 422;
+	}
+	ts.offset_sec = 0;
+	pgha_format_isotime(&ts, when, whenlen);
+	return 0;
+}
+
 static void
 title(const char *action, char *buf, size_t len)
 {
@@ -117,11 +155,7 @@ pgha_api_failover_precheck(const PghaCluster *cl, bool failover,
 	}
 	if (req->scheduled_at[0])
 	{
-		PghaTimestamp ts;
-		char		perr[128];
-		const char *p = req->scheduled_at;
-		size_t		n = strlen(p);
-		bool		has_zone;
+		int			code;
 
 		if (req->leader[0] == '\0')
 		{
@@ -133,26 +167,10 @@ pgha_api_failover_precheck(const PghaCluster *cl, bool failover,
 			snprintf(errbuf, errlen, "Can't schedule %s in the paused state", action);
 			return 400;
 		}
-		if (!pgha_parse_isotime(p, &ts, perr, sizeof(perr)))
-		{
-			set_err(errbuf, errlen, "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601");
-			return 422;
-		}
-		/* a zone: Z, or +/- after the time part (the date has '-' too) */
-		has_zone = (n > 0 && (p[n - 1] == 'Z' || p[n - 1] == 'z')) ||
-			(n > 10 && (strchr(p + 10, '+') != NULL || strchr(p + 10, '-') != NULL));
-		if (!has_zone)
-		{
-			snprintf(errbuf, errlen, "Timezone information is mandatory for the scheduled %s", action);
-			return 400;
-		}
-		if ((double) ts.epoch_us / 1e6 < now_epoch)
-		{
-			snprintf(errbuf, errlen, "Cannot schedule %s in the past", action);
-			return 422;
-		}
-		ts.offset_sec = 0;
-		pgha_format_isotime(&ts, req->scheduled_at, sizeof(req->scheduled_at));
+		code = parse_schedule(req->scheduled_at, sizeof(req->scheduled_at),
+							  action, now_epoch, errbuf, errlen);
+		if (code != 0)
+			return code;
 	}
 	if (paused && req->candidate[0] == '\0')
 	{
@@ -344,4 +362,100 @@ pgha_api_parse_force(const char *body, size_t len, bool *force, char *errbuf,
 		*force = pgha_json_bool(v) == 1;
 	json_decref(root);
 	return 0;
+}
+
+/*
+ * POST /restart's body, as Patroni's do_POST_restart() checks it: every
+ * key one of schedule, role, postgres_version, restart_pending, timeout;
+ * an empty body is {}.  timeout (how long Patroni waits for postgres to
+ * start) is refused: pgha-watchdog starts postgres and waits as long as
+ * recovery takes.
+ */
+int
+pgha_api_parse_restart(const char *body, size_t len, bool paused,
+					   double now_epoch, PghaApiRestartRequest *out,
+					   char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+	const char *key;
+	json_t	   *v;
+	int			code = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (body == NULL || len == 0)
+		return 0;
+	root = load_body_object(body, len, true, errbuf, errlen);
+	if (root == NULL)
+		return 400;
+	if (paused && json_object_get(root, "schedule") != NULL)
+	{
+		json_decref(root);
+		set_err(errbuf, errlen, "Can't schedule restart in the paused state");
+		return 500;
+	}
+	json_object_foreach(root, key, v)
+	{
+		if (strcmp(key, "schedule") == 0)
+		{
+			if (!json_is_string(v) ||
+				json_string_length(v) >= sizeof(out->scheduled_at) ||
+				strlen(json_string_value(v)) != json_string_length(v))
+			{
+				set_err(errbuf, errlen, "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601");
+				code = 422;
+				break;
+			}
+			strcpy(out->scheduled_at, json_string_value(v));
+			code = parse_schedule(out->scheduled_at, sizeof(out->scheduled_at),
+								  "restart", now_epoch, errbuf, errlen);
+			if (code != 0)
+				break;
+		}
+		else if (strcmp(key, "role") == 0)
+		{
+			const char *r = json_is_string(v) ? json_string_value(v) : "";
+
+			if (strcmp(r, "master") != 0 && strcmp(r, "primary") != 0 &&
+				strcmp(r, "replica") != 0)
+			{
+				set_err(errbuf, errlen, "PostgreSQL role should be either primary or replica");
+				code = 400;
+				break;
+			}
+			snprintf(out->role, sizeof(out->role), "%s",
+					 strcmp(r, "replica") == 0 ? "replica" : "primary");
+		}
+		else if (strcmp(key, "postgres_version") == 0)
+		{
+			const char *ver = json_is_string(v) ? json_string_value(v) : "";
+
+			out->below_version = pgha_postgres_version_num(ver);
+			if (out->below_version <= 0 ||
+				strlen(ver) >= sizeof(out->postgres_version))
+			{
+				snprintf(errbuf, errlen, "Invalid PostgreSQL version format: %.64s", ver);
+				code = 400;
+				break;
+			}
+			strcpy(out->postgres_version, ver);
+		}
+		else if (strcmp(key, "restart_pending") == 0)
+			out->restart_pending = pgha_json_bool(v) == 1;
+		else if (strcmp(key, "timeout") == 0)
+		{
+			set_err(errbuf, errlen, "timeout is not supported by pgha: pgha-watchdog waits for postgres to start as long as its recovery takes");
+			code = 400;
+			break;
+		}
+		else
+		{
+			snprintf(errbuf, errlen, "Unknown filter for the scheduled restart: %.64s", key);
+			code = 400;
+			break;
+		}
+	}
+	json_decref(root);
+	if (code != 0)
+		memset(out, 0, sizeof(*out));
+	return code;
 }
