@@ -422,24 +422,28 @@ post_restart(struct MHD_Connection *conn, ApiConn *ac, ApiAnswer *ans)
 	submit_op(conn, ac, &req, "restart", ans);
 }
 
+/* a keeper request without arguments */
 static void
-delete_restart(struct MHD_Connection *conn, ApiConn *ac, ApiAnswer *ans)
+submit_kind(struct MHD_Connection *conn, ApiConn *ac, PghaRequestKind kind,
+			const char *action, ApiAnswer *ans)
 {
 	PghaRequest req;
 
 	memset(&req, 0, sizeof(req));
-	req.kind = PGHA_REQ_CANCEL_RESTART;
-	submit_op(conn, ac, &req, "restart", ans);
+	req.kind = kind;
+	submit_op(conn, ac, &req, action, ans);
+}
+
+static void
+delete_restart(struct MHD_Connection *conn, ApiConn *ac, ApiAnswer *ans)
+{
+	submit_kind(conn, ac, PGHA_REQ_CANCEL_RESTART, "restart", ans);
 }
 
 static void
 post_reload(struct MHD_Connection *conn, ApiConn *ac, ApiAnswer *ans)
 {
-	PghaRequest req;
-
-	memset(&req, 0, sizeof(req));
-	req.kind = PGHA_REQ_RELOAD;
-	submit_op(conn, ac, &req, "reload", ans);
+	submit_kind(conn, ac, PGHA_REQ_RELOAD, "reload", ans);
 }
 
 /*
@@ -450,7 +454,6 @@ post_reload(struct MHD_Connection *conn, ApiConn *ac, ApiAnswer *ans)
 static void
 post_reinitialize(struct MHD_Connection *conn, ApiConn *ac, ApiAnswer *ans)
 {
-	PghaRequest req;
 	bool		force;
 	char		err[256];
 
@@ -459,9 +462,7 @@ post_reinitialize(struct MHD_Connection *conn, ApiConn *ac, ApiAnswer *ans)
 		answer_text(ans, 400, pstrdup(err));
 		return;
 	}
-	memset(&req, 0, sizeof(req));
-	req.kind = PGHA_REQ_REINIT;
-	submit_op(conn, ac, &req, "reinitialize", ans);
+	submit_kind(conn, ac, PGHA_REQ_REINIT, "reinitialize", ans);
 }
 
 /*
