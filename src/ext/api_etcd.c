@@ -79,15 +79,7 @@ api_etcd_configure(void)
 	password = read_password();
 	if (problem[0] != '\0')
 		return;
-	memset(&cc, 0, sizeof(cc));
-	cc.endpoints = pgha_etcd_endpoints;
-	cc.cacert = pgha_etcd_cacert;
-	cc.cert = pgha_etcd_cert;
-	cc.key = pgha_etcd_key;
-	cc.username = pgha_etcd_username;
-	cc.password = password;
-	cc.connect_timeout_ms = 1000;
-	cc.request_timeout_ms = 2000;
+	pgha_etcd_config_from_gucs(&cc, password, 2000);
 	client = etcd_client_new(&cc, &err);
 	if (password)
 	{

@@ -66,19 +66,9 @@ static bool use_tls = false;
 void
 pgha_register_api(void)
 {
-	BackgroundWorker worker;
-
 	if (pgha_api_listen == NULL || pgha_api_listen[0] == '\0')
 		return;
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
-	worker.bgw_restart_time = 5;
-	strlcpy(worker.bgw_library_name, "pgha", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "pgha_api_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "pgha api", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "pgha api", BGW_MAXLEN);
-	RegisterBackgroundWorker(&worker);
+	pgha_register_worker("pgha_api_main", "pgha api", 5);
 }
 
 void

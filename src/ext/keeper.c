@@ -42,17 +42,23 @@ static const char *const wake_keys[] = {
 void
 pgha_register_keeper(void)
 {
-	BackgroundWorker worker;
+	pgha_register_worker("pgha_keeper_main", "pgha keeper", 1);
+}
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
-	worker.bgw_restart_time = 1;
-	strlcpy(worker.bgw_library_name, "pgha", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "pgha_keeper_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "pgha keeper", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "pgha keeper", BGW_MAXLEN);
-	RegisterBackgroundWorker(&worker);
+/* the etcd client's settings from the pgha.etcd_* GUCs (keeper and api worker) */
+void
+pgha_etcd_config_from_gucs(EtcdClientConfig *cc, const char *password,
+						   int request_timeout_ms)
+{
+	memset(cc, 0, sizeof(*cc));
+	cc->endpoints = pgha_etcd_endpoints;
+	cc->cacert = pgha_etcd_cacert;
+	cc->cert = pgha_etcd_cert;
+	cc->key = pgha_etcd_key;
+	cc->username = pgha_etcd_username;
+	cc->password = password;
+	cc->connect_timeout_ms = 1000;
+	cc->request_timeout_ms = request_timeout_ms;
 }
 
 /*
@@ -198,15 +204,7 @@ keeper_configure(Keeper *k)
 	k->client_settings = MemoryContextStrdup(TopMemoryContext, settings);
 	pfree(settings);
 
-	memset(&cc, 0, sizeof(cc));
-	cc.endpoints = pgha_etcd_endpoints;
-	cc.cacert = pgha_etcd_cacert;
-	cc.cert = pgha_etcd_cert;
-	cc.key = pgha_etcd_key;
-	cc.username = pgha_etcd_username;
-	cc.password = cfg->password;
-	cc.connect_timeout_ms = 1000;
-	cc.request_timeout_ms = Min(3000, pgha_retry_timeout * 1000);
+	pgha_etcd_config_from_gucs(&cc, cfg->password, Min(3000, pgha_retry_timeout * 1000));
 	k->client = etcd_client_new(&cc, &eerr);
 	if (k->client == NULL)
 	{

@@ -14,6 +14,8 @@
  */
 #include "pgha.h"
 
+#include "postmaster/bgworker.h"
+
 #include "fmgr.h"
 #include "miscadmin.h"
 
@@ -31,4 +33,21 @@ _PG_init(void)
 	pgha_commit_guard_install();
 	pgha_register_keeper();
 	pgha_register_api();
+}
+
+/* a background worker of pgha.so, started with the postmaster */
+void
+pgha_register_worker(const char *function, const char *name, int restart_s)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
+	worker.bgw_restart_time = restart_s;
+	strlcpy(worker.bgw_library_name, "pgha", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(worker.bgw_name, name, BGW_MAXLEN);
+	strlcpy(worker.bgw_type, name, BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
 }

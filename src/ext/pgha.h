@@ -48,6 +48,12 @@ extern int	pgha_failover_priority;
 
 extern void pgha_define_gucs(void);
 
+/* keeper.c: the etcd client's settings from the pgha.etcd_* GUCs */
+struct EtcdClientConfig;
+extern void pgha_etcd_config_from_gucs(struct EtcdClientConfig *cc,
+									   const char *password,
+									   int request_timeout_ms);
+
 /* keeper.c: pgha.etcd_password_file's content (palloc), NULL with the reason */
 extern char *pgha_read_password_file(const char *path, char *problem, size_t len);
 
@@ -224,6 +230,9 @@ typedef enum PghaApiVerify
 
 extern PGDLLEXPORT void pgha_api_main(Datum arg);
 extern void pgha_register_api(void);
+/* pgha.c */
+extern void pgha_register_worker(const char *function, const char *name,
+								 int restart_s);
 /* "http[s]://<connect address>/patroni" for the member key, "" when off */
 extern void pgha_api_url(char *buf, size_t len);
 
