@@ -13,6 +13,7 @@ PKGS=(
 	gdb		# test/multinode/063 makes a keeper exit as after an ERROR
 	clang libclang-rt-14-dev
 	strace		# test/multinode/073 counts the forks of an idle watchdog
+	vip-manager	# test/multinode/143 moves a VIP between network namespaces
 )
 
 missing=()
@@ -30,6 +31,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 # the packages must not leave servers running that would hold our ports
-for svc in etcd postgresql patroni; do
+for svc in etcd postgresql patroni vip-manager; do
 	service "$svc" stop >/dev/null 2>&1 || true
 done

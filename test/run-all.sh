@@ -67,7 +67,8 @@ tap() {
 }
 
 # The multinode tests in two lanes at once: 060-099 (fencing, watchdog,
-# identity, etcd rebuild) beside the others.  Their ports are disjoint
+# identity, etcd rebuild) and 142-143 (patronictl, vip-manager) beside the
+# others.  Their ports are disjoint
 # lane from lane (tests that share ports are in the same lane and run one
 # after the other), and most of a test is waiting for a cluster to act.
 # Each test's output is printed whole, in the order of the lane that ends
@@ -75,7 +76,7 @@ tap() {
 lane_of() {
 	[ "${PGHA_MULTINODE_LANES:-2}" -gt 1 ] || { echo 1; return; }
 	case $(basename "$1") in
-		0[6-9][0-9]_*) echo 2 ;;
+		0[6-9][0-9]_* | 14[23]_*) echo 2 ;;
 		*) echo 1 ;;
 	esac
 }
