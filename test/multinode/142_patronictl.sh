@@ -4,7 +4,7 @@
 # show-config, edit-config (--set/--pg --force), switchover (now, and
 # scheduled then flushed), failover (with a healthy leader, to a named
 # candidate), history, restart (now, and scheduled then flushed), reload,
-# reinit and version (reinit --wait: see below).  Each command's exit
+# pause and resume (--wait), reinit and version (reinit --wait: see below).  Each command's exit
 # status is checked and its effect read independently of patronictl: the
 # keys in etcd, pg_is_in_recovery(), SHOW, pg_postmaster_start_time(),
 # pg_conf_load_time(), the data directory.  patronictl only ever falls
@@ -208,6 +208,25 @@ is "$(grep -c "^Reload request received for member n[123] and will be processed 
 	"Reload request received for all 3 members (the api's 202)"
 reloaded() { local n; for n in n1 n2 n3; do [ "$(node_sql "$n" "SELECT pg_conf_load_time()")" != "${loaded[$n]}" ] || return 1; done; }
 check "pg_conf_load_time() moved on all 3 nodes" poll_until $((CLUSTER_LOOP_WAIT + 3)) reloaded
+
+# --- pause and resume (PATCH /config), --wait ------------------------------------
+paused_everywhere() {
+	local n
+	for n in n1 n2 n3; do [ "$(node_sql "$n" "SELECT paused FROM pgha_status()")" = "$1" ] || return 1; done
+}
+pctl pause "$CLUSTER_SCOPE" --wait
+is "$RC" 0 "patronictl pause --wait: exit 0"
+check "Success: cluster management is paused (every member key says pause)" \
+	grep -q "^Success: cluster management is paused\$" <<<"$OUT"
+is "$(etcd_get "$E" "$P/config" | jq -r .pause)" true "the config key has pause: true"
+check "pgha_status().paused on all 3 nodes" poll_until $((CLUSTER_LOOP_WAIT + 2)) paused_everywhere t
+pctl list
+check "list says: Maintenance mode: on" grep -q "Maintenance mode: on" <<<"$OUT"
+pctl resume "$CLUSTER_SCOPE" --wait
+is "$RC" 0 "patronictl resume --wait: exit 0"
+check "Success: cluster management is resumed" grep -q "^Success: cluster management is resumed\$" <<<"$OUT"
+is "$(etcd_get "$E" "$P/config" | jq -r '.pause // false')" false "the config key has no pause"
+check "pgha_status().paused off on all 3 nodes" poll_until $((CLUSTER_LOOP_WAIT + 2)) paused_everywhere f
 
 # --- reinit a replica ---------------------------------------------------------
 # Not with --wait: patronictl 3.0.2 then polls GET /patroni every 2 s until
