@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "access/xlog.h"
+#include "access/xlogrecovery.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -365,6 +366,18 @@ keeper_wait(Keeper *k, int64 cycle_start_ms)
 			if (settle_changed(k))
 				return;
 			timeout = Min(timeout, KEEPER_SETTLE_RECHECK_MS);
+			/*
+			 * Promoting: a startup process that saw its WAL receiver end
+			 * just before the promote request sleeps out
+			 * wal_retrieve_retry_interval before it acts on it (the
+			 * request's own wakeup came before that sleep).  Wake it
+			 * until the promotion is done.
+			 */
+			if (k->promote_requested && RecoveryInProgress())
+			{
+				WakeupRecovery();
+				timeout = Min(timeout, KEEPER_PROMOTE_RECHECK_MS);
+			}
 		}
 		if (k->watch != NULL)
 		{

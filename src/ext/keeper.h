@@ -79,6 +79,9 @@ typedef struct Keeper
 								 * value (pg_control): restart pending */
 	int64		op_shutdown_ms; /* restart/reinit: fast shutdown then; 0 = none */
 	int64		restart_due_ms; /* a scheduled restart is due then; 0 = none */
+	int64		precheckpoint_since_ms; /* switchover: checkpoint requested
+										 * then; 0 = not yet, -1 = done */
+	XLogRecPtr	precheckpoint_lsn;	/* the control file's checkpoint before */
 } Keeper;
 
 /* how long a failover candidate waits for its peers' fresh positions */
@@ -91,8 +94,12 @@ typedef struct Keeper
  * changes, not every look; at idle a keeper sleeps loop_wait.
  */
 #define KEEPER_SETTLE_RECHECK_MS 250
+/* how often a promoting standby's keeper wakes the startup process */
+#define KEEPER_PROMOTE_RECHECK_MS 20
 /* how long the others defer to a member named by a switchover or failover */
 #define KEEPER_REQUEST_WAIT_MS 5000
+/* a switchover waits at most this long for its checkpoint before stopping */
+#define KEEPER_PRECHECKPOINT_MAX_MS 10000
 /* a new synchronous_standby_names is in force in every walsender after this */
 #define KEEPER_SYNC_SETTLE_MS 500
 /* how long the keeper rechecks quickly for a standby to become synchronous */
@@ -129,6 +136,7 @@ extern void keeper_fence_now(Keeper *k, const char *reason);
 extern void keeper_promote(Keeper *k);
 extern void keeper_follow(const PghaCluster *cl);
 extern void keeper_checkpoint_after_promote(Keeper *k);
+extern bool keeper_precheckpoint_done(Keeper *k);
 extern void keeper_write_heartbeat(const Keeper *k, bool primary, const char *state);
 extern void keeper_sync_slots(const PghaCluster *cl);
 extern char *keeper_key_of(const Keeper *k, const char *name);

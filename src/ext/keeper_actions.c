@@ -25,6 +25,7 @@
 
 #include "access/xlog.h"
 #include "access/xlogrecovery.h"
+#include "common/controldata_utils.h"
 #include "miscadmin.h"
 #include "postmaster/bgwriter.h"
 #include "postmaster/postmaster.h"
@@ -206,4 +207,75 @@ keeper_checkpoint_after_promote(Keeper *k)
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+}
+
+/* the latest checkpoint's location in the control file; 0 when unreadable */
+static XLogRecPtr
+control_checkpoint(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	XLogRecPtr	lsn = InvalidXLogRecPtr;
+
+	PG_TRY();
+	{
+		bool		crc_ok;
+		ControlFileData *cf = get_controlfile(DataDir, &crc_ok);
+
+		if (crc_ok)
+			lsn = cf->checkPoint;
+		pfree(cf);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	return lsn;
+}
+
+/*
+ * Before a planned shutdown of the primary (a switchover): an immediate
+ * checkpoint while writes go on, as Patroni does before it stops a
+ * primary, so that the shutdown checkpoint, which is inside the write
+ * outage, has little left to write.  Not waited for in the loop: true once
+ * the control file shows a newer checkpoint, or KEEPER_PRECHECKPOINT_MAX_MS
+ * after the request whatever happened (the shutdown checkpoint then does
+ * the rest); until then the keeper looks again every 100 ms.  The lease is
+ * kept meanwhile: a cycle runs each time.
+ */
+bool
+keeper_precheckpoint_done(Keeper *k)
+{
+	int64		now = etcd_now_ms();
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (k->precheckpoint_since_ms == 0)
+	{
+		k->precheckpoint_lsn = control_checkpoint();
+		k->precheckpoint_since_ms = now;
+		PG_TRY();
+		{
+			RequestCheckpoint(CHECKPOINT_IMMEDIATE | CHECKPOINT_FORCE);
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(cxt);
+			FlushErrorState();
+			k->precheckpoint_since_ms = now - KEEPER_PRECHECKPOINT_MAX_MS;
+		}
+		PG_END_TRY();
+	}
+	else if (control_checkpoint() != k->precheckpoint_lsn)
+	{
+		ereport(LOG,
+				(errmsg("pgha: checkpoint before the switchover done in %lld ms",
+						(long long) (now - k->precheckpoint_since_ms))));
+		k->precheckpoint_since_ms = -1;
+	}
+	if (k->precheckpoint_since_ms == -1 ||
+		now - k->precheckpoint_since_ms >= KEEPER_PRECHECKPOINT_MAX_MS)
+		return true;
+	k->quick_recheck = true;
+	return false;
 }

@@ -471,8 +471,9 @@ track_leader(Keeper *k, const PghaCluster *cl)
 
 /*
  * The leader hands over: check the candidate once more (the cluster may
- * have changed since the request was written), then stop writes as a
- * fence does.  The watchdog publishes the final WAL position (the
+ * have changed since the request was written), checkpoint while writes
+ * go on (keeper_precheckpoint_done: false until then, and the keeper
+ * leads on), then stop writes as a fence does.  The watchdog publishes the final WAL position (the
  * shutdown checkpoint) and releases the leader key once postgres is down;
  * the candidate takes the key when it has received that position.
  */
@@ -493,6 +494,13 @@ switch_over(Keeper *k, CycleResult *res)
 		res->verdict = PGHA_V_LEADER;
 		return false;
 	}
+	if (!keeper_precheckpoint_done(k))
+	{
+		/* still leading, writes go on until the checkpoint is done */
+		res->verdict = PGHA_V_LEADER;
+		return false;
+	}
+	k->precheckpoint_since_ms = 0;
 	keeper_fence_now(k, psprintf("switchover to %s", check.chosen));
 	return true;
 }
@@ -503,6 +511,9 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 {
 	bool		won = false;
 
+	/* a switchover that went away (cancelled, refused) starts afresh */
+	if (d->verdict != PGHA_V_SWITCHOVER)
+		k->precheckpoint_since_ms = 0;
 	switch (d->verdict)
 	{
 		case PGHA_V_FOREIGN_CLUSTER:
@@ -561,7 +572,8 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 			{
 				/*
 				 * Promote first (writes are waiting), then make the others'
-				 * slots while the startup process finishes recovery.  In
+				 * slots while the startup process finishes recovery (not
+				 * before it is consistent: keeper_sync_slots).  In
 				 * synchronous mode the sync key and setting come first.
 				 */
 				if (!keeper_sync_before_promote(k, res))
@@ -569,6 +581,7 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 				keeper_note_promotion(d);
 				keeper_promote(k);
 				keeper_sync_slots(res->cluster);
+				WakeupRecovery();	/* see keeper_wait() */
 			}
 			else
 				res->verdict = res->cluster->has_leader ? PGHA_V_REPLICA
@@ -593,18 +606,20 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 
 /*
  * A standby whose member key will change soon on its own: still starting
- * (not consistent yet), or replaying WAL of an older timeline than the
+ * (not consistent yet), promoting (the new leader's member key, its
+ * members' slots and the checkpoint after the promotion wait for the
+ * cycle after it), or replaying WAL of an older timeline than the
  * leader's (it rejoined, the switch record is on its way).
  */
 static bool
-standby_settling(const CycleResult *res)
+standby_settling(const Keeper *k, const CycleResult *res)
 {
 	const PghaMember *leader;
 
 	if (res->role != PGHA_ROLE_REPLICA || !res->have_cluster ||
 		!res->etcd_ok)
 		return false;
-	if (res->starting)
+	if (res->starting || k->promote_requested)
 		return true;
 	if (!res->cluster->has_leader)
 		return false;
@@ -676,7 +691,7 @@ keeper_run_cycle(Keeper *k, CycleResult *res)
 
 	if (act(k, res, &d, sysid))
 		keeper_lease_revoke_retired(k);
-	k->settling = standby_settling(res);
+	k->settling = standby_settling(k, res);
 	k->settle_starting = res->starting;
 	k->settle_timeline = res->timeline;
 

@@ -25,6 +25,9 @@
  */
 #include "keeper.h"
 
+#include "access/xlog.h"
+#include "access/xlogrecovery.h"
+
 #include "miscadmin.h"
 #include "replication/slot.h"
 #include "storage/lwlock.h"
@@ -175,7 +178,15 @@ remember(const char *name)
 
 /*
  * Make the slots match the members.  Called by the leader after every
- * successful read of the cluster.
+ * successful read of the cluster, and at the promotion (the replicas
+ * follow the new leader at once, and a missing slot costs them
+ * wal_retrieve_retry_interval).  Not during a recovery that has not
+ * reached consistency (a crashed primary restarted as a standby, whose
+ * keeper may promote it at once): the startup process may not have loaded
+ * the slots from pg_replslot yet, and a slot made then collides with its
+ * own directory or is loaded twice.  Consistent = hot standby active; with
+ * hot_standby = off the slots come with the first cycle after the
+ * promotion.
  */
 void
 keeper_sync_slots(const PghaCluster *cl)
@@ -183,6 +194,9 @@ keeper_sync_slots(const PghaCluster *cl)
 	int64		now = pgha_realtime_ms();
 	bool		changed = false;
 	bool		present[MAX_KNOWN_SLOTS];
+
+	if (RecoveryInProgress() && !HotStandbyActive())
+		return;
 
 	if (!loaded)
 		load_known();

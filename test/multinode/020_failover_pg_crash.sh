@@ -39,6 +39,12 @@ expect "the cluster is whole again" cluster_wait_healthy 30 &&
 	note "$CLUSTER_STATE, $(($(cluster_now_ms) - t0)) ms after the crash"
 cluster_wait_writes 50 10
 
+# a crashed primary restarted as a standby is promoted at once by its
+# keeper, which made the members' slots before the startup process had
+# loaded them from pg_replslot ("could not rename file ... Directory not
+# empty" in the bench's runs before the fix)
+check "no replication slot was made before recovery loaded them" \
+	bash -c "! grep -q 'could not create replication slot' '$(node_data "$old").log'"
 cluster_verdict $allow
 check "the longest write outage is under ttl + 5 s" test "$CHECK_OUTAGE_MS" -lt $(((CLUSTER_TTL + 5) * 1000))
 [ "$new" = "$old" ] || cluster_check_handover "$old" "$new"
