@@ -24,6 +24,21 @@
  * pgha.fenced), "wake:" after SIGUSR1 (the watchdog wakes itself up that
  * way), "down:" when the postmaster is gone (then it exits, status 0).
  *
+ * Given the node's settings (-c), the guard hands the leader key over as
+ * soon as node-plan's rules say so (pgha_node_plan()'s "release": a clean
+ * stop, a switchover, a fence): it publishes the final WAL position and
+ * deletes the key, as leader-release does.  A primary shutting down is
+ * released when its control file says "shut down": the shutdown
+ * checkpoint, the last WAL record, is written then, and nothing can write
+ * more; the walsenders still send it and the dead-end children exit, for
+ * another ~0.5 s, while the candidate (which waits until it has received
+ * that record) takes over.  The guard wakes for it when the checkpointer
+ * rewrites global/pg_control (inotify: at a checkpoint, never at idle).
+ * Otherwise (fenced) the release comes when the postmaster is gone,
+ * before the "down:" line.  "release:" says it was done.  The watchdog's
+ * plan still releases the key when this could not (etcd unreachable), and
+ * a crashed primary (not shut down, not fenced) keeps it, as there.
+ *
  *-------------------------------------------------------------------------
  */
 #include "pghactl.h"
@@ -31,6 +46,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,8 +56,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "controlfile.h"
 #include "guard.h"
 #include "node_files.h"
+#include "node_plan.h"
 
 static volatile sig_atomic_t got_usr1 = 0;
 static volatile sig_atomic_t got_term = 0;
@@ -140,6 +158,17 @@ pghactl_postmaster_proc(const char *pgdata, PghactlProc *p, char *status,
 	return strcmp(p->comm, "postgres") == 0 && p->state != 'Z' && p->state != 'X';
 }
 
+/* read every pending inotify event of fd (-1: none) */
+static void
+drain(int fd)
+{
+	char		evbuf[4096];
+
+	if (fd >= 0)
+		while (read(fd, evbuf, sizeof(evbuf)) > 0)
+			;
+}
+
 /* is the postmaster we guard still this process, alive? */
 static bool
 still_running(const PghactlProc *pm)
@@ -181,21 +210,103 @@ kill_postgres(const PghactlProc *pm)
 	kill(pm->pid, SIGKILL);
 }
 
+/*
+ * Release the leader key now if the node's plan says so (see the header).
+ * What was done goes into msg, "" when nothing; true when released.
+ */
+static bool
+release_if_planned(const PghactlSettings *st, const PghactlArgs *args,
+				   char *msg, size_t msglen)
+{
+	PghaNodePlan plan;
+	PghaControlData cd;
+	char	   *text = NULL;
+	size_t		len = 0;
+	FILE	   *out;
+	int64_t		t0 = pgha_boottime_ms();
+	char	   *p;
+
+	int			rc;
+
+	msg[0] = '\0';
+	if (pghactl_conf_get(st, PS_NODE_NAME) == NULL ||
+		pghactl_conf_get(st, PS_SCOPE) == NULL ||
+		pghactl_conf_get(st, PS_ENDPOINTS) == NULL)
+		return false;
+	/*
+	 * The plan releases only a node stopped cleanly or fenced: a crashed
+	 * one is restarted at once, without waiting for etcd here.
+	 */
+	if (!pghactl_file_exists(args->pgdata, PGHA_FENCED_FILE) &&
+		!(pghactl_control_read(args->pgdata, &cd) && cd.state == PGHA_DB_SHUT_DOWN))
+		return false;
+	if (pghactl_node_plan_for(st, args, false, &plan) != PGHACTL_EXIT_OK ||
+		plan.action != PGHA_PLAN_RELEASE)
+		return false;
+	out = open_memstream(&text, &len);
+	if (out == NULL)
+		return false;
+	rc = pghactl_leader_release(st, args, out);
+	fclose(out);
+	/* one line: the messages joined */
+	for (p = text; p != NULL && *p; p++)
+		if (*p == '\n')
+			*p = p[1] ? ';' : '\0';
+	snprintf(msg, msglen, "%s (in %lld ms)", text ? text : "",
+			 (long long) (pgha_boottime_ms() - t0));
+	free(text);
+	return rc == PGHACTL_EXIT_OK;
+}
+
+/*
+ * A crashed postgres (not stopped cleanly, not fenced): node-plan's
+ * answer, computed here, where the settings are loaded already, so that
+ * the watchdog restarts it without a pghactl run of its own first (~0.1 s
+ * on an idle machine, several times that on a busy one).  "; plan: LINE"
+ * in out, or "" (no settings, etcd unreachable, or not a crash: the
+ * watchdog asks node-plan itself then).
+ */
+static void
+crash_plan(const PghactlSettings *st, const PghactlArgs *args,
+		   char *out, size_t outlen)
+{
+	PghaControlData cd;
+	PghaNodePlan plan;
+	char		line[PGHA_URL_LEN + 32];
+
+	out[0] = '\0';
+	if (pghactl_conf_get(st, PS_NODE_NAME) == NULL ||
+		pghactl_conf_get(st, PS_SCOPE) == NULL ||
+		pghactl_conf_get(st, PS_ENDPOINTS) == NULL ||
+		pghactl_file_exists(args->pgdata, PGHA_FENCED_FILE) ||
+		!pghactl_control_read(args->pgdata, &cd) ||
+		cd.state == PGHA_DB_SHUT_DOWN ||
+		cd.state == PGHA_DB_SHUT_DOWN_IN_RECOVERY)
+		return;
+	if (pghactl_node_plan_for(st, args, false, &plan) != PGHACTL_EXIT_OK)
+		return;
+	pgha_node_plan_line(&plan, line, sizeof(line));
+	snprintf(out, outlen, "; plan: %s", line);
+}
+
 int
 pghactl_cmd_guard(const PghactlSettings *st, const PghactlArgs *args)
 {
 	PghactlProc pm;
 	PghaGuard	g;
 	struct sigaction sa;
-	struct pollfd fds[2];
 	int			pidfd;
 	int			ino;
 	char		status[32];
 	char		why[512];
 	char		last[600] = "";
+	char		msg[1024];
+	bool		released = false;
+	bool		early_tried = false;
+	int			ctl;
 	int64_t		next_kill_ms = 0;
+	struct pollfd fds[3];
 
-	(void) st;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!pghactl_postmaster_proc(args->pgdata, &pm, NULL, 0))
 	{
@@ -218,6 +329,19 @@ pghactl_cmd_guard(const PghactlSettings *st, const PghactlArgs *args)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	pidfd = (int) syscall(SYS_pidfd_open, pm.pid, 0);
+	/* the checkpointer rewrites global/pg_control (see the header) */
+	ctl = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (ctl >= 0)
+	{
+		char		global[PATH_MAX];
+
+		snprintf(global, sizeof(global), "%s/global", args->pgdata);
+		if (inotify_add_watch(ctl, global, IN_CLOSE_WRITE) < 0)
+		{
+			close(ctl);
+			ctl = -1;
+		}
+	}
 	/* the keeper replaces its heartbeat by rename() */
 	ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (ino >= 0 && inotify_add_watch(ino, args->pgdata, IN_MOVED_TO) < 0)
@@ -241,6 +365,9 @@ pghactl_cmd_guard(const PghactlSettings *st, const PghactlArgs *args)
 
 		if (got_term)
 			return PGHACTL_EXIT_OK;
+		/* events are consumed before the looks they ask for, none lost */
+		drain(ino);
+		drain(ctl);
 		if (got_usr1)
 		{
 			got_usr1 = 0;
@@ -248,10 +375,36 @@ pghactl_cmd_guard(const PghactlSettings *st, const PghactlArgs *args)
 		}
 		if (!still_running(&pm))
 		{
-			printf("down: postgres (pid %d) is not running\n", (int) pm.pid);
+			char		plan[PGHA_URL_LEN + 64] = "";
+
+			if (!released)
+				released = release_if_planned(st, args, msg, sizeof(msg));
+			else
+				msg[0] = '\0';
+			if (!released)
+				crash_plan(st, args, plan, sizeof(plan));
+			printf("down: postgres (pid %d) is not running%s%s%s\n", (int) pm.pid,
+				   msg[0] ? "; " : "", msg, plan);
 			return PGHACTL_EXIT_OK;
 		}
 		pghactl_postmaster_proc(args->pgdata, &(PghactlProc) {0}, status, sizeof(status));
+		if (strcmp(status, "stopping") == 0 && !early_tried)
+		{
+			PghaControlData cd;
+
+			if (pghactl_control_read(args->pgdata, &cd) &&
+				cd.state == PGHA_DB_SHUT_DOWN)
+			{
+				uint64_t	ckpt = cd.checkpoint_lsn;
+
+				/* once: a failure is retried when the postmaster is gone */
+				early_tried = true;
+				released = release_if_planned(st, args, msg, sizeof(msg));
+				if (released)
+					printf("release: postgres shut down at %X/%X, still exiting: %s\n",
+						   (unsigned int) (ckpt >> 32), (unsigned int) ckpt, msg);
+			}
+		}
 		pgha_guard_observe(&g, pgha_heartbeat_read(args->pgdata, &hb, errbuf, sizeof(errbuf)) ? &hb : NULL);
 		now = pgha_boottime_ms();
 		act = pgha_guard_decide(&g, now, strcmp(status, "stopping") == 0,
@@ -302,17 +455,15 @@ pghactl_cmd_guard(const PghactlSettings *st, const PghactlArgs *args)
 			fds[nfds].fd = pidfd;
 			fds[nfds++].events = POLLIN;
 		}
-		if (ino >= 0)
+		if (ctl >= 0 && !early_tried)
 		{
-			char		evbuf[4096];
-
-			while (read(ino, evbuf, sizeof(evbuf)) > 0)
-				;
-			if (g.deadline_ms == 0)
-			{
-				fds[nfds].fd = ino;
-				fds[nfds++].events = POLLIN;
-			}
+			fds[nfds].fd = ctl;
+			fds[nfds++].events = POLLIN;
+		}
+		if (ino >= 0 && g.deadline_ms == 0)
+		{
+			fds[nfds].fd = ino;
+			fds[nfds++].events = POLLIN;
 		}
 		poll(fds, nfds, timeout);
 	}

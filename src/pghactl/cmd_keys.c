@@ -23,19 +23,18 @@
 #include "node_plan.h"
 
 /*
- * Delete prefix+name if its value equals expected (and, unless
- * expected_lease is 0, it sits on that lease).  *deleted says whether
+ * Delete prefix+name through client if its value equals expected (and,
+ * unless expected_lease is 0, it sits on that lease).  *deleted says whether
  * it was; otherwise current gets the key's value, or is set empty with
  * *present false.
  */
 static int
-guarded_delete(const PghactlSettings *st, const char *name,
+guarded_delete(const PghactlSettings *st, EtcdClient *client, const char *name,
 			   const char *expected, int64_t expected_lease,
 			   bool *deleted, bool *present,
 			   char *current, size_t currentlen, char *key, size_t keylen)
 {
 	char		prefix[PGHACTL_PREFIX_LEN];
-	EtcdClient *client;
 	EtcdTxnResult txn;
 	EtcdError	err;
 	EtcdStatus	status;
@@ -44,16 +43,12 @@ guarded_delete(const PghactlSettings *st, const char *name,
 	if ((rc = pghactl_prefix(st, prefix, sizeof(prefix))) != PGHACTL_EXIT_OK)
 		return rc;
 	snprintf(key, keylen, "%s%s", prefix, name);
-	client = pghactl_client(st, &rc);
-	if (client == NULL)
-		return rc;
 	memset(&txn, 0, sizeof(txn));
 	if (expected_lease != 0)
 		status = etcd_cad_value_lease(client, key, expected, expected_lease,
 									  &txn, &err);
 	else
 		status = etcd_cad_value(client, key, expected, &txn, &err);
-	etcd_client_free(client);
 	if (status != ETCD_OK)
 	{
 		etcd_txn_result_free(&txn);
@@ -95,13 +90,12 @@ put_key(const PghactlSettings *st, EtcdClient *client, const char *prefix,
 }
 
 static int
-publish_final_position(const PghactlSettings *st, const PghactlArgs *args,
-					   const char *me)
+publish_final_position(const PghactlSettings *st, EtcdClient *client,
+					   const PghactlArgs *args, const char *me, FILE *out)
 {
 	PghaControlData cd;
 	char		errbuf[512];
 	char		prefix[PGHACTL_PREFIX_LEN];
-	EtcdClient *client;
 	int			rc;
 
 	if (!pghactl_read_controldata(args, &cd, errbuf, sizeof(errbuf)))
@@ -111,9 +105,6 @@ publish_final_position(const PghactlSettings *st, const PghactlArgs *args,
 	}
 	if ((rc = pghactl_prefix(st, prefix, sizeof(prefix))) != PGHACTL_EXIT_OK)
 		return rc;
-	client = pghactl_client(st, &rc);
-	if (client == NULL)
-		return rc;
 	rc = put_key(st, client, prefix, "status",
 				 pgha_status_to_json((int64_t) cd.checkpoint_lsn));
 	if (rc == PGHACTL_EXIT_OK)
@@ -121,10 +112,9 @@ publish_final_position(const PghactlSettings *st, const PghactlArgs *args,
 					 pgha_final_to_json(me, (int64_t) cd.checkpoint_lsn,
 										cd.checkpoint_tli));
 	if (rc == PGHACTL_EXIT_OK)
-		printf("published the final WAL position %X/%X (%s)\n",
+		fprintf(out, "published the final WAL position %X/%X (%s)\n",
 			   (unsigned int) (cd.checkpoint_lsn >> 32),
 			   (unsigned int) cd.checkpoint_lsn, pgha_db_state_text(cd.state));
-	etcd_client_free(client);
 	return rc;
 }
 
@@ -137,14 +127,14 @@ publish_final_position(const PghactlSettings *st, const PghactlArgs *args,
  * *ours false with the reason printed.
  */
 static int
-leader_key_is_ours(const PghactlSettings *st, const PghactlArgs *args,
-				   const char *me, bool *ours, int64_t *our_lease)
+leader_key_is_ours(const PghactlSettings *st, EtcdClient *client,
+				   const PghactlArgs *args, const char *me, bool *ours,
+				   int64_t *our_lease, FILE *out)
 {
 	char		prefix[PGHACTL_PREFIX_LEN];
 	char		key[PGHACTL_PREFIX_LEN + 16];
 	char		inst[PGHA_INSTANCE_LEN];
 	char		errbuf[512];
-	EtcdClient *client;
 	EtcdKVList	kvs;
 	EtcdError	err;
 	int64_t		lease = 0;
@@ -153,30 +143,23 @@ leader_key_is_ours(const PghactlSettings *st, const PghactlArgs *args,
 	*ours = false;
 	if (args->pgdata == NULL)
 	{
-		printf("leader-release needs -D PGDATA to tell this node's lease: the leader key is left alone\n");
+		fprintf(out, "leader-release needs -D PGDATA to tell this node's lease: the leader key is left alone\n");
 		return PGHACTL_EXIT_OK;
 	}
 	if (pgha_instance_id(args->pgdata, inst, sizeof(inst), errbuf, sizeof(errbuf)))
 		lease = pgha_own_lease(args->pgdata, inst);
 	if ((rc = pghactl_prefix(st, prefix, sizeof(prefix))) != PGHACTL_EXIT_OK)
 		return rc;
-	client = pghactl_client(st, &rc);
-	if (client == NULL)
-		return rc;
 	snprintf(key, sizeof(key), "%sleader", prefix);
 	if (etcd_get(client, key, &kvs, &err) != ETCD_OK)
-	{
-		etcd_client_free(client);
 		return pghactl_report_etcd(st, &err);
-	}
-	etcd_client_free(client);
 	if (kvs.count == 0)
-		printf("there is no leader key %s: nothing to release\n", key);
+		fprintf(out, "there is no leader key %s: nothing to release\n", key);
 	else if (strcmp(kvs.kvs[0].value, me) != 0)
-		printf("the leader key %s names \"%s\", not \"%s\": left alone\n",
+		fprintf(out, "the leader key %s names \"%s\", not \"%s\": left alone\n",
 			   key, kvs.kvs[0].value, me);
 	else if (lease == 0 || kvs.kvs[0].lease != lease)
-		printf("the leader key %s names \"%s\" but sits on lease %lld, which is not this node's (%s): left alone\n",
+		fprintf(out, "the leader key %s names \"%s\" but sits on lease %lld, which is not this node's (%s): left alone\n",
 			   key, me, (long long) kvs.kvs[0].lease,
 			   lease ? "its lease file names another" :
 			   "no lease file of this data directory's own");
@@ -190,7 +173,8 @@ leader_key_is_ours(const PghactlSettings *st, const PghactlArgs *args,
 }
 
 int
-pghactl_cmd_leader_release(const PghactlSettings *st, const PghactlArgs *args)
+pghactl_leader_release(const PghactlSettings *st, const PghactlArgs *args,
+					   FILE *out)
 {
 	const char *me = pghactl_conf_get(st, PS_NODE_NAME);
 	char		key[PGHACTL_PREFIX_LEN + 16];
@@ -199,30 +183,41 @@ pghactl_cmd_leader_release(const PghactlSettings *st, const PghactlArgs *args)
 	bool		present;
 	bool		ours;
 	int64_t		our_lease = 0;
+	EtcdClient *client;
 	int			rc;
 
-	if ((rc = leader_key_is_ours(st, args, me, &ours, &our_lease)) != PGHACTL_EXIT_OK)
+	/* one client (one connection) for the four requests */
+	client = pghactl_client(st, &rc);
+	if (client == NULL)
 		return rc;
-	if (!ours)
-		return PGHACTL_EXIT_NOT_OURS;
-	if (args->pgdata != NULL &&
-		(rc = publish_final_position(st, args, me)) != PGHACTL_EXIT_OK)
-		return rc;
-	rc = guarded_delete(st, "leader", me, our_lease, &deleted, &present, holder,
-						sizeof(holder), key, sizeof(key));
+	rc = leader_key_is_ours(st, client, args, me, &ours, &our_lease, out);
+	if (rc == PGHACTL_EXIT_OK && !ours)
+		rc = PGHACTL_EXIT_NOT_OURS;
+	if (rc == PGHACTL_EXIT_OK && args->pgdata != NULL)
+		rc = publish_final_position(st, client, args, me, out);
+	if (rc == PGHACTL_EXIT_OK)
+		rc = guarded_delete(st, client, "leader", me, our_lease, &deleted,
+							&present, holder, sizeof(holder), key, sizeof(key));
+	etcd_client_free(client);
 	if (rc != PGHACTL_EXIT_OK)
 		return rc;
 	if (deleted)
 	{
-		printf("released the leader key %s (it named \"%s\")\n", key, me);
+		fprintf(out, "released the leader key %s (it named \"%s\")\n", key, me);
 		return PGHACTL_EXIT_OK;
 	}
 	if (present)
-		printf("the leader key %s names \"%s\", not \"%s\": left alone\n",
+		fprintf(out, "the leader key %s names \"%s\", not \"%s\": left alone\n",
 			   key, holder, me);
 	else
-		printf("there is no leader key %s: nothing to release\n", key);
+		fprintf(out, "there is no leader key %s: nothing to release\n", key);
 	return PGHACTL_EXIT_NOT_OURS;
+}
+
+int
+pghactl_cmd_leader_release(const PghactlSettings *st, const PghactlArgs *args)
+{
+	return pghactl_leader_release(st, args, stdout);
 }
 
 int
@@ -233,10 +228,15 @@ pghactl_cmd_initialize_cancel(const PghactlSettings *st,
 	char		value[PGHA_WORD_LEN];
 	bool		deleted;
 	bool		present;
+	EtcdClient *client;
 	int			rc;
 
-	rc = guarded_delete(st, "initialize", "", 0, &deleted, &present, value,
-						sizeof(value), key, sizeof(key));
+	client = pghactl_client(st, &rc);
+	if (client == NULL)
+		return rc;
+	rc = guarded_delete(st, client, "initialize", "", 0, &deleted, &present,
+						value, sizeof(value), key, sizeof(key));
+	etcd_client_free(client);
 	if (rc != PGHACTL_EXIT_OK)
 		return rc;
 	if (deleted)

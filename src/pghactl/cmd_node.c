@@ -18,8 +18,9 @@
  * the scope empty in PGDATA.pgha-bootstrap ("<first> <last>" boot-clock
  * milliseconds; a file not refreshed for a few seconds starts over).
  *
- * pg_controldata is run directly (fork/exec, no shell, so any PGDATA path
- * is safe) with LC_ALL=C, since its field names are translated.
+ * The control file is read directly (controlfile.c); when that fails,
+ * pg_controldata is run (fork/exec, no shell, so any PGDATA path is safe)
+ * with LC_ALL=C, since its field names are translated.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,6 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "controlfile.h"
 #include "node_files.h"
 #include "identity.h"
 #include "node_plan.h"
@@ -49,8 +51,9 @@ typedef enum DirKind
 	DIR_OTHER					/* something else: leave it alone */
 } DirKind;
 
-static bool
-file_exists(const char *dir, const char *name)
+/* does dir/name exist? */
+bool
+pghactl_file_exists(const char *dir, const char *name)
 {
 	char		path[PATH_MAX];
 	struct stat sb;
@@ -91,7 +94,7 @@ classify_pgdata(const char *pgdata, DirKind *kind, char *errbuf, size_t errlen)
 	if (empty)
 		*kind = DIR_EMPTY;
 	else
-		*kind = file_exists(pgdata, "global/pg_control") ? DIR_CLUSTER : DIR_OTHER;
+		*kind = pghactl_file_exists(pgdata, "global/pg_control") ? DIR_CLUSTER : DIR_OTHER;
 	return true;
 }
 
@@ -227,17 +230,6 @@ print_plan(const PghaNodePlan *plan)
 	return PGHACTL_EXIT_OK;
 }
 
-static int
-print_wait(const char *fmt, const char *a, const char *b)
-{
-	PghaNodePlan plan;
-
-	memset(&plan, 0, sizeof(plan));
-	plan.action = PGHA_PLAN_WAIT;
-	snprintf(plan.reason, sizeof(plan.reason), fmt, a, b);
-	return print_plan(&plan);
-}
-
 /* create "initialize" if absent; *won says whether this call created it */
 static int
 claim_initialize(const PghactlSettings *st, EtcdClient *client,
@@ -312,7 +304,10 @@ scope_empty_for(const char *pgdata, bool empty)
 	return now - first;
 }
 
-/* pg_controldata of args->pgdata, parsed */
+/*
+ * The control file of args->pgdata: read directly (controlfile.c), else
+ * pg_controldata's output parsed (another version's layout, a torn read)
+ */
 bool
 pghactl_read_controldata(const PghactlArgs *args, PghaControlData *cd,
 						 char *errbuf, size_t errlen)
@@ -321,6 +316,8 @@ pghactl_read_controldata(const PghactlArgs *args, PghaControlData *cd,
 	char	   *text;
 	bool		ok;
 
+	if (pghactl_control_read(args->pgdata, cd))
+		return true;
 	find_bindir(args, bindir, sizeof(bindir));
 	text = run_controldata(bindir, args->pgdata, errbuf, errlen);
 	if (text == NULL)
@@ -330,8 +327,26 @@ pghactl_read_controldata(const PghactlArgs *args, PghaControlData *cd,
 	return ok;
 }
 
+/* a "wait" plan with its reason */
+static int
+plan_wait(PghaNodePlan *plan, const char *fmt, const char *a, const char *b)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->action = PGHA_PLAN_WAIT;
+	snprintf(plan->reason, sizeof(plan->reason), fmt, a, b);
+	return PGHACTL_EXIT_OK;
+}
+
+/*
+ * The plan for this stopped node (node-plan's line; the guard's release
+ * when the postmaster exits): the facts gathered, pgha_node_plan()'s
+ * answer in *plan.  With claim, an "initdb" plan stands only once this
+ * node won the initialize key.  Returns the exit status; an etcd error is
+ * printed on stderr.
+ */
 int
-pghactl_cmd_node_plan(const PghactlSettings *st, const PghactlArgs *args)
+pghactl_node_plan_for(const PghactlSettings *st, const PghactlArgs *args,
+					  bool claim, PghaNodePlan *plan)
 {
 	const char *me = pghactl_conf_get(st, PS_NODE_NAME);
 	char		errbuf[512];
@@ -340,7 +355,6 @@ pghactl_cmd_node_plan(const PghactlSettings *st, const PghactlArgs *args)
 	PghaControlData cd;
 	PghaLocalNode node;
 	PghaCluster *cl;
-	PghaNodePlan plan;
 	char		inst[PGHA_INSTANCE_LEN];
 	EtcdClient *client;
 	EtcdKVList	kvs;
@@ -353,9 +367,9 @@ pghactl_cmd_node_plan(const PghactlSettings *st, const PghactlArgs *args)
 		return PGHACTL_EXIT_USAGE;
 	}
 	if (kind == DIR_OTHER)
-		return print_wait("the data directory \"%s\" is not empty but holds no database cluster (no global/pg_control%s): move it away",
-						  args->pgdata,
-						  file_exists(args->pgdata, "backup_label") ? "; an interrupted clone?" : "");
+		return plan_wait(plan, "the data directory \"%s\" is not empty but holds no database cluster (no global/pg_control%s): move it away",
+						 args->pgdata,
+						 pghactl_file_exists(args->pgdata, "backup_label") ? "; an interrupted clone?" : "");
 
 	memset(&node, 0, sizeof(node));
 	node.name = me;
@@ -368,12 +382,12 @@ pghactl_cmd_node_plan(const PghactlSettings *st, const PghactlArgs *args)
 	if (kind == DIR_CLUSTER)
 	{
 		if (!pghactl_read_controldata(args, &cd, errbuf, sizeof(errbuf)))
-			return print_wait("cannot read the control file: %s%s", errbuf, "");
+			return plan_wait(plan, "cannot read the control file: %s%s", errbuf, "");
 		node.cd = &cd;
-		node.fenced = file_exists(args->pgdata, PGHA_FENCED_FILE);
-		node.backup_label = file_exists(args->pgdata, "backup_label");
-		node.restart = file_exists(args->pgdata, PGHA_RESTART_FILE);
-		node.reinit = file_exists(args->pgdata, PGHA_REINIT_FILE);
+		node.fenced = pghactl_file_exists(args->pgdata, PGHA_FENCED_FILE);
+		node.backup_label = pghactl_file_exists(args->pgdata, "backup_label");
+		node.restart = pghactl_file_exists(args->pgdata, PGHA_RESTART_FILE);
+		node.reinit = pghactl_file_exists(args->pgdata, PGHA_REINIT_FILE);
 	}
 
 	if ((rc = pghactl_prefix(st, prefix, sizeof(prefix))) != PGHACTL_EXIT_OK)
@@ -399,21 +413,33 @@ pghactl_cmd_node_plan(const PghactlSettings *st, const PghactlArgs *args)
 										  kind == DIR_EMPTY && kvs.count == 0);
 	etcd_kvlist_free(&kvs);
 
-	pgha_node_plan(&node, cl, &plan);
-	if (plan.action == PGHA_PLAN_INITDB)
+	pgha_node_plan(&node, cl, plan);
+	if (plan->action == PGHA_PLAN_INITDB && !claim)
+		plan_wait(plan, "an empty data directory: node-plan claims the initialize key%s%s", "", "");
+	else if (plan->action == PGHA_PLAN_INITDB)
 	{
 		bool		won = false;
 
 		rc = claim_initialize(st, client, prefix, cl, &won);
 		if (rc == PGHACTL_EXIT_OK && !won)
-			pgha_node_plan(&node, cl, &plan);
+			pgha_node_plan(&node, cl, plan);
 		else if (rc == PGHACTL_EXIT_OK)
-			snprintf(plan.reason, sizeof(plan.reason),
+			snprintf(plan->reason, sizeof(plan->reason),
 					 "no data directory and the cluster is not initialized: this node won the %sinitialize key and creates it",
 					 prefix);
 	}
 	etcd_client_free(client);
 	free(cl);
+	return rc;
+}
+
+int
+pghactl_cmd_node_plan(const PghactlSettings *st, const PghactlArgs *args)
+{
+	PghaNodePlan plan;
+	int			rc;
+
+	rc = pghactl_node_plan_for(st, args, true, &plan);
 	if (rc != PGHACTL_EXIT_OK)
 		return rc;
 	return print_plan(&plan);
@@ -463,7 +489,7 @@ pghactl_cmd_recovery_conf(const PghactlSettings *st, const PghactlArgs *args)
 				args->upstream);
 		return PGHACTL_EXIT_USAGE;
 	}
-	if (!file_exists(args->pgdata, "PG_VERSION"))
+	if (!pghactl_file_exists(args->pgdata, "PG_VERSION"))
 	{
 		fprintf(stderr, "pghactl: \"%s\" is not a data directory (no PG_VERSION)\n",
 				args->pgdata);

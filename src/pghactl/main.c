@@ -302,7 +302,7 @@ static const Command commands[] = {
 		"start from /proc, on CLOCK_BOOTTIME) belongs to an earlier run and is\n"
 		"ignored.  Needs no settings.\n"
 		"  -D, --pgdata=DIR   the data directory\n"},
-	{"guard", pghactl_cmd_guard, CMD_PGDATA, " -D PGDATA",
+	{"guard", pghactl_cmd_guard, CMD_PGDATA | CMD_BINDIR, " -D PGDATA [--bindir=DIR]",
 		"pgha-watchdog's long-running hung-keeper guard",
 		"Guard the running postmaster of PGDATA until it exits: keep the fencing\n"
 		"deadline of the keeper's heartbeat (PGDATA/pgha.heartbeat) armed while\n"
@@ -313,8 +313,12 @@ static const Command commands[] = {
 		"Sleeps until the postmaster exits, the deadline comes (CLOCK_BOOTTIME)\n"
 		"or, when disarmed, the keeper writes a heartbeat.  Prints one line per event: \"ok:\",\n"
 		"\"warning:\", \"fence:\", \"wake:\" (after SIGUSR1), \"down:\" (then exits).\n"
-		"Needs no settings.\n"
-		"  -D, --pgdata=DIR   the data directory\n"},
+		"Needs no settings.  Given the node's settings (-c: pgha.node_name, scope\n"
+		"and etcd endpoints), when the postmaster exits and node-plan would say\n"
+		"\"release\" (stopped cleanly or fenced while the leader key names this\n"
+		"node), it does what leader-release does before its \"down:\" line.\n"
+		"  -D, --pgdata=DIR   the data directory\n"
+		"      --bindir=DIR   where pg_controldata is (as node-plan)\n"},
 	{"version", NULL, 0, "",
 		"show pghactl's version",
 		"Print pghactl's version.  Needs no settings.\n"},

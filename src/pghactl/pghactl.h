@@ -13,6 +13,7 @@
 #ifndef PGHACTL_H
 #define PGHACTL_H
 
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "cluster.h"
@@ -87,6 +88,23 @@ struct PghaControlData;
 extern bool pghactl_read_controldata(const PghactlArgs *args,
 									 struct PghaControlData *cd,
 									 char *errbuf, size_t errlen);
+
+/*
+ * The plan for this stopped node, as node-plan prints it (cmd_node.c);
+ * with claim, "initdb" only once this node won the initialize key.
+ */
+struct PghaNodePlan;
+extern bool pghactl_file_exists(const char *dir, const char *name);
+extern int	pghactl_node_plan_for(const PghactlSettings *st,
+								  const PghactlArgs *args, bool claim,
+								  struct PghaNodePlan *plan);
+
+/*
+ * leader-release with its messages on out (cmd_keys.c): the command
+ * prints them, the guard puts them in its "down:" line.
+ */
+extern int	pghactl_leader_release(const PghactlSettings *st,
+								   const PghactlArgs *args, FILE *out);
 
 extern int	pghactl_fetch_cluster(const PghactlSettings *st, EtcdKVList *kvs,
 								  char *prefix, size_t prefixlen);

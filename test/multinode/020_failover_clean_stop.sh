@@ -5,9 +5,11 @@
 # lease could expire.  Started again, the old leader rejoins as a replica.
 #
 # Lost writes: none.  A clean (fast) shutdown sends the whole WAL, up to the
-# shutdown checkpoint, to the connected replicas before the postmaster exits,
-# and the key is released only after that, so the new leader has every
-# acknowledged commit.
+# shutdown checkpoint, to the connected replicas before the postmaster exits.
+# The guard releases the key once the control file says "shut down" (the
+# shutdown checkpoint, the last record, is written) with that checkpoint as
+# the final position, and a replica takes over only once it has received
+# it, so the new leader has every acknowledged commit.
 set -u
 cd "$(dirname "$0")/../.."
 CLUSTER_SCOPE=cleanstop CLUSTER_PG_BASE=25820 CLUSTER_ETCD_PORT=23810
@@ -25,6 +27,10 @@ new=$CLUSTER_NEW_LEADER
 note "new leader $new writable $((CLUSTER_LEADER_MS - t0)) ms after the stop"
 expect "the watchdog of $old exits" cluster_wait_stopped "$old" 60
 check "the postgres of $old is stopped" node_stopped "$old"
+check "the watchdog checkpointed before the fast shutdown (as Patroni)" \
+	grep -q "checkpoint before the stop: done in" "$TEST_TMP/watchdog-$old.log"
+check "the guard released the leader key once the control file said shut down" \
+	grep -q "guard: release: postgres shut down at .*released the leader key" "$TEST_TMP/watchdog-$old.log"
 expect "the other replica streams from $new" cluster_wait_healthy 30
 
 t1=$(cluster_now_ms)

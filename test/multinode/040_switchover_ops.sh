@@ -37,6 +37,10 @@ note "pgha_switchover('$C') on $R returned after $(ms_since "$t0") ms: $got"
 is "$got" "$C" "pgha_switchover() returns the new leader"
 check "the old leader streams again" cluster_wait_healthy 20
 note "old leader $L streams from $C $(ms_since "$t0") ms after the request"
+check "the old leader checkpointed before it stopped writes (as Patroni)" \
+	grep -q "pgha: checkpoint before the switchover done in" "$(node_data "$L").log"
+check "its guard released the leader key once the control file said shut down, before the postmaster exited" \
+	grep -q "guard: release: postgres shut down at .*released the leader key" "$TEST_TMP/watchdog-$L.log"
 check "the old leader rejoined without pg_rewind" \
 	grep -q "following it without pg_rewind" "$TEST_TMP/watchdog-$L.log"
 check "and pg_rewind never ran on it" bash -c "! grep -q 'running pg_rewind\|pg_rewind --' '$TEST_TMP/watchdog-$L.log'"
@@ -52,7 +56,9 @@ is "$(etcd_get "$CLUSTER_E" /service/ops/failover)" "{}" "the failover key is re
 # 2. a scheduled switchover is carried out at its time
 L=$C
 read -r C R <<<"$(others "$L" | tr '\n' ' ')"
-out=$(sql "$R" "SELECT pgha_switchover('$C', now() + interval '3 seconds')" 2>&1)
+# 5 s ahead: the two checks below and the 2 s watch end before it even on
+# a loaded machine (with 3 s a slow etcd_get/jq let the watch reach it)
+out=$(sql "$R" "SELECT pgha_switchover('$C', now() + interval '5 seconds')" 2>&1)
 check "a scheduled switchover is accepted" grep -q "scheduled at" <<<"$out"
 check "it is stored in Patroni's format" \
 	jq -e --arg l "$L" --arg c "$C" '.leader == $l and .member == $c and (.scheduled_at | test("T"))' \

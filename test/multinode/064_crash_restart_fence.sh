@@ -40,7 +40,7 @@ expect "$old has a client backend to crash" poll_until 10 sleeper_pid
 sleeper_pid
 
 wd=${NODE_WD[$old]}
-guard=$(pgrep -f "pghactl guard -D $(node_data "$old")\$" | head -1)
+guard=$(pgrep -f "pghactl -c .* guard -D $(node_data "$old") " | head -1)
 check "$old's watchdog ($wd) and guard (${guard:-none}) found" test -n "$guard"
 cluster_cut_etcd "$old" STOP
 kill -STOP "$wd" ${guard:+"$guard"}
