@@ -13,7 +13,7 @@
 # postgres refuses to run as root: as root, this script installs pgha, copies
 # the tree to a directory owned by the postgres user and runs there as that
 # user.  PGHA_SUITES="unit regress" runs a subset; PGHA_MULTINODE="test/multinode/020_*.sh"
-# narrows the multinode suite, which runs in two lanes (PGHA_MULTINODE_LANES=1: one).
+# narrows the multinode suite, which runs in three lanes (PGHA_MULTINODE_LANES=1: one).
 set -u
 cd "$(dirname "$0")/.."
 
@@ -23,7 +23,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	cp -a . "$work/src"
 	chown -R postgres:postgres "$work"
 	runuser -u postgres -- env PGHA_SUITES="${PGHA_SUITES:-}" PGHA_MULTINODE="${PGHA_MULTINODE:-}" \
-		PGHA_MULTINODE_LANES="${PGHA_MULTINODE_LANES:-2}" bash "$work/src/test/run-all.sh"
+		PGHA_MULTINODE_LANES="${PGHA_MULTINODE_LANES:-3}" bash "$work/src/test/run-all.sh"
 	rc=$?
 	[ $rc -eq 0 ] && rm -rf "$work"
 	exit $rc
@@ -66,24 +66,27 @@ tap() {
 	echo "$(basename "$script" .sh): $p passed, $f failed"
 }
 
-# The multinode tests in two lanes at once: 060-099 (fencing, watchdog,
-# identity, etcd rebuild) and 142-143 (patronictl, vip-manager) beside the
-# others.  Their ports are disjoint
-# lane from lane (tests that share ports are in the same lane and run one
-# after the other), and most of a test is waiting for a cluster to act.
-# Each test's output is printed whole, in the order of the lane that ends
-# first.  PGHA_MULTINODE_LANES=1 runs them one by one.
+# The multinode tests in three lanes at once: 070-099 (watchdog, identity,
+# etcd rebuild), 060-064 and 110-199 (fencing, config, REST api, the
+# Patroni tools) beside the others.  Their ports are disjoint lane from
+# lane (tests that share ports are in the same lane and run one after the
+# other), and most of a test is waiting for a cluster to act.  Each test's
+# output is printed whole, in the order of the lane that ends first.
+# PGHA_MULTINODE_LANES=2 puts the third lane's tests in the second, =1
+# runs them one by one.
 lane_of() {
-	[ "${PGHA_MULTINODE_LANES:-2}" -gt 1 ] || { echo 1; return; }
+	local lanes=${PGHA_MULTINODE_LANES:-3}
+	[ "$lanes" -gt 1 ] || { echo 1; return; }
 	case $(basename "$1") in
-		0[6-9][0-9]_* | 14[23]_*) echo 2 ;;
+		06[0-9]_* | 1[0-9][0-9]_*) [ "$lanes" -gt 2 ] && echo 3 || echo 2 ;;
+		0[7-9][0-9]_*) echo 2 ;;
 		*) echo 1 ;;
 	esac
 }
 
 multinode_lanes() {
 	local t lane pids=() l
-	for lane in 1 2; do
+	for lane in 1 2 3; do
 		(
 			for t in "$@"; do
 				[ "$(lane_of "$t")" = "$lane" ] || continue
