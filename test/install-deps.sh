@@ -13,6 +13,7 @@ PKGS=(
 	gdb		# test/multinode/063 makes a keeper exit as after an ERROR
 	clang libclang-rt-14-dev
 	strace		# test/multinode/073 counts the forks of an idle watchdog
+	haproxy		# test/multinode/141 routes through it as Patroni's docs configure it
 )
 
 missing=()
@@ -30,6 +31,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 # the packages must not leave servers running that would hold our ports
-for svc in etcd postgresql patroni; do
+for svc in etcd postgresql patroni haproxy; do
 	service "$svc" stop >/dev/null 2>&1 || true
 done
