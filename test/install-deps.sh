@@ -14,6 +14,7 @@ PKGS=(
 	clang libclang-rt-14-dev
 	strace		# test/multinode/073 counts the forks of an idle watchdog
 	vip-manager	# test/multinode/143 moves a VIP between network namespaces
+	haproxy		# test/multinode/141 routes through it as Patroni's docs configure it
 )
 
 missing=()
@@ -31,6 +32,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 # the packages must not leave servers running that would hold our ports
-for svc in etcd postgresql patroni vip-manager; do
+for svc in etcd postgresql patroni vip-manager haproxy; do
 	service "$svc" stop >/dev/null 2>&1 || true
 done
