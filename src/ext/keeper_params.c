@@ -41,6 +41,8 @@
 #include "utils/guc_tables.h"
 #include "utils/memutils.h"
 
+#include "config_edit.h"
+
 #include "pg_params.h"
 
 /* the control file's value of each floor parameter; false on failure */
@@ -172,7 +174,7 @@ keeper_apply_params(Keeper *k, CycleResult *res)
 	StringInfoData problems;
 	PghaParams *params;
 	char	   *text;
-	char		err[256];
+	char		err[PGHA_ERR_LEN];
 
 	if (!res->have_cluster || res->config_json == NULL ||
 		!res->cluster->config_valid)
@@ -186,13 +188,16 @@ keeper_apply_params(Keeper *k, CycleResult *res)
 	}
 	initStringInfo(&problems);
 	params = effective_params(k, res->config_json, &problems);
+	/* written past edit-config's checks (patronictl edit-config does) */
+	if (!pgha_config_implemented(res->config_json, err, sizeof(err)))
+		add_problem(&problems, "config", err);
 	if (strcmp(problems.data, k->params_problem) != 0)
 	{
 		if (problems.len > 0)
 			ereport(WARNING,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("pgha: postgresql.parameters of the config key not applied: %s", problems.data),
-					 errhint("pghactl edit-config refuses these; fix or remove them in the config key.")));
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("pgha: the config key asks for what this node does not apply: %s", problems.data),
+					 errhint("pghactl edit-config and the REST api refuse these; fix or remove them in the config key.")));
 		strlcpy(k->params_problem, problems.data, sizeof(k->params_problem));
 	}
 	if (params == NULL)

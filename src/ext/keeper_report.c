@@ -118,7 +118,7 @@ keeper_report_cycle(const Keeper *k, const CycleResult *res)
 			/* logged by keeper_params.c when it appeared */
 			if (k->params_problem[0] != '\0')
 				snprintf(problem, sizeof(problem),
-						 "postgresql.parameters not applied: %s", k->params_problem);
+						 "config key not applied: %s", k->params_problem);
 		}
 		state = res->starting ? "starting" : pgha_verdict_text(res->verdict);
 	}

@@ -139,6 +139,28 @@ pctl show-config
 is "$(yaml_json <<<"$OUT" | jq -c '[.postgresql.parameters.work_mem, .maximum_lag_on_failover]')" \
 	'["9MB",2097152]' "show-config shows the edit"
 
+# --- edit-config past pgha's refusals: patronictl writes the key itself, so
+# every keeper says what it does not implement (before: silently ignored)
+last_error_on_all() {
+	local n
+	for n in n1 n2 n3; do
+		[[ $(node_sql "$n" "SELECT last_error FROM pgha_status()") == *"$1"* ]] || return 1
+	done
+}
+pctl edit-config --set failsafe_mode=true --force
+is "$RC" 0 "patronictl edit-config --set failsafe_mode=true writes the key (no api check on that path)"
+check "every node's pgha_status().last_error says failsafe_mode is not implemented" \
+	poll_until $((CLUSTER_LOOP_WAIT + 2)) last_error_on_all '"failsafe_mode" is not implemented by pgha'
+check "and its log says so (WARNING)" \
+	grep -q 'WARNING:  pgha: the config key asks for what this node does not apply: config: "failsafe_mode" is not implemented' \
+	"$(node_data "$L").log"
+pctl edit-config --set failsafe_mode=false --force
+no_error() {
+	local n
+	for n in n1 n2 n3; do [ -z "$(node_sql "$n" "SELECT last_error FROM pgha_status()")" ] || return 1; done
+}
+check "set back to false, the report goes away" poll_until $((CLUSTER_LOOP_WAIT + 2)) no_error
+
 # --- switchover to a named candidate -------------------------------------------
 C=$(others "$L" | head -1)
 pctl switchover --leader "$L" --candidate "$C" --force

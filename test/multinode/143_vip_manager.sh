@@ -80,11 +80,12 @@ holders() {
 }
 holders_are() { [ "$(holders)" = "$1" ]; }
 
-# sample_until SECONDS EXPECTED: poll the holders every 0.1 s until they
-# are EXPECTED; sets MAX_HOLDERS (the most at any sample) and MOVED_MS
-# (when EXPECTED was first seen)
+# sample_until SECONDS PREDICATE [ARG...]: poll the holders every 0.1 s
+# until PREDICATE HOLDERS [ARG...] succeeds; sets MAX_HOLDERS (the most at
+# any sample) and MOVED_MS (when it first succeeded)
 sample_until() {
-	local end=$(($(cluster_now_ms) + $1 * 1000)) h k
+	local end=$(($(cluster_now_ms) + $1 * 1000)) pred=$2 h k
+	shift 2
 	MAX_HOLDERS=0
 	MOVED_MS=
 	while [ "$(cluster_now_ms)" -lt "$end" ]; do
@@ -92,7 +93,7 @@ sample_until() {
 		k=0
 		[ "$h" = - ] || k=$(tr ',' '\n' <<<"$h" | wc -l)
 		[ "$k" -gt "$MAX_HOLDERS" ] && MAX_HOLDERS=$k
-		if [ "$h" = "$2" ]; then
+		if "$pred" "$h" "$@"; then
 			MOVED_MS=$(cluster_now_ms)
 			return 0
 		fi
@@ -100,6 +101,10 @@ sample_until() {
 	done
 	return 1
 }
+# HOLDERS is exactly EXPECTED
+held_by() { [ "$1" = "$2" ]; }
+# HOLDERS is one namespace, not OLD's
+moved_from() { [ "$1" != - ] && [ "$1" != "$2" ] && [ "${1#*,}" = "$1" ]; }
 
 # never_two: from every namespace's `ip monitor` log, the VIP was never on
 # two namespaces at the same time; prints the longest overlap otherwise
@@ -178,7 +183,7 @@ t0=$(cluster_now_ms)
 ./pghactl --endpoints "$E" --scope "$CLUSTER_SCOPE" switchover --leader "$L" --candidate "$C" --force \
 	>"$TEST_TMP/switchover.out" 2>&1 &
 sw=$!
-check "switchover $L -> $C: the VIP moves to $C's namespace within 20 s" sample_until 20 "$C"
+check "switchover $L -> $C: the VIP moves to $C's namespace within 20 s" sample_until 20 held_by "$C"
 note "VIP on $C $((${MOVED_MS:-0} - t0)) ms after the switchover was asked for (leader key: $(cluster_leader))"
 is "$MAX_HOLDERS" 1 "never on two namespaces at any sample"
 wait "$sw"
@@ -191,18 +196,7 @@ L=$C
 t0=$(cluster_now_ms)
 cluster_kill_node "$L"
 note "killed $L at $(date +%T.%3N)"
-moved() { local h; h=$(holders); [ "$h" != - ] && [ "$h" != "$L" ] && [ "${h#*,}" = "$h" ]; }
-MAX_HOLDERS=0
-end=$((t0 + (CLUSTER_TTL + CLUSTER_LOOP_WAIT + 15) * 1000))
-MOVED_MS=
-while [ "$(cluster_now_ms)" -lt "$end" ]; do
-	h=$(holders)
-	k=0
-	[ "$h" = - ] || k=$(tr ',' '\n' <<<"$h" | wc -l)
-	[ "$k" -gt "$MAX_HOLDERS" ] && MAX_HOLDERS=$k
-	if [ "$h" != - ] && [ "$h" != "$L" ] && [ "$k" = 1 ]; then MOVED_MS=$(cluster_now_ms); break; fi
-	sleep 0.1
-done
+sample_until $((CLUSTER_TTL + CLUSTER_LOOP_WAIT + 15)) moved_from "$L"
 N=$(holders)
 check "node $L killed: the VIP moves to another namespace within ttl + loop_wait + 15 s ($N)" test -n "$MOVED_MS"
 note "VIP on $N $((${MOVED_MS:-0} - t0)) ms after $L was killed (ttl $CLUSTER_TTL s)"

@@ -338,6 +338,23 @@ test_diff_large(void **state)
 	free(b);
 }
 
+/* what a keeper reports of a config key written past edit-config */
+static void
+test_implemented(void **state)
+{
+	char		err[512];
+
+	(void) state;
+	assert_true(pgha_config_implemented("{\"ttl\":10,\"failsafe_mode\":false,\"standby_cluster\":{}}",
+										err, sizeof(err)));
+	assert_true(pgha_config_implemented("not json", err, sizeof(err)));
+	assert_false(pgha_config_implemented("{\"failsafe_mode\":true}", err, sizeof(err)));
+	assert_non_null(strstr(err, "\"failsafe_mode\" is not implemented by pgha"));
+	assert_false(pgha_config_implemented("{\"standby_cluster\":{\"host\":\"10.0.0.9\"}}",
+										 err, sizeof(err)));
+	assert_non_null(strstr(err, "\"standby_cluster\" is not implemented by pgha"));
+}
+
 int
 main(void)
 {
@@ -353,6 +370,7 @@ main(void)
 		cmocka_unit_test(test_same_and_pretty),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_diff_large),
+		cmocka_unit_test(test_implemented),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -432,6 +432,20 @@ check_not_implemented(json_t *root, char *errbuf, size_t errlen)
 	return true;
 }
 
+bool
+pgha_config_implemented(const char *json, char *errbuf, size_t errlen)
+{
+	json_error_t jerr;
+	json_t	   *root = json_loads(json, 0, &jerr);
+	bool		ok;
+
+	if (root == NULL)
+		return true;			/* unparseable: pgha_config_validate's to say */
+	ok = check_not_implemented(root, errbuf, errlen);
+	json_decref(root);
+	return ok;
+}
+
 /* every parameter one pgha applies (pg_params.c refuses the others) */
 static bool
 check_parameters(json_t *params, char *errbuf, size_t errlen)

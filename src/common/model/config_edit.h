@@ -53,6 +53,15 @@ extern char *pgha_config_parse_object(const char *text, char *errbuf,
 extern bool pgha_config_validate(const char *json, char *errbuf,
 								 size_t errlen);
 
+/*
+ * False, with the reason, when the config key asks for what pgha does not
+ * implement (failsafe_mode true, a non-empty standby_cluster): edit-config
+ * and the api refuse it, but patronictl edit-config writes the key itself,
+ * so every keeper says so too (keeper_params.c).
+ */
+extern bool pgha_config_implemented(const char *json, char *errbuf,
+									size_t errlen);
+
 /* both parse and are equal JSON (object key order does not matter) */
 extern bool pgha_config_same(const char *a, const char *b);
 
