@@ -12,11 +12,11 @@
  * changes.  The decisions are pgha_guard_decide()'s
  * (src/common/policy/guard.c, unit-tested); this file carries them out.
  *
- * Fencing here does not depend on the postmaster: SIGKILL to its process
- * group (the watchdog starts postgres with setsid, so the postmaster leads
- * its group; an adopted one started otherwise is stopped, its children
- * found by their parent pid and killed, then itself).  SIGKILL also ends
- * stopped processes, so a frozen instance cannot acknowledge a commit
+ * Fencing here does not depend on the postmaster: it is stopped, its
+ * children (each in a session of its own) are found by their parent pid
+ * and SIGKILLed, then the postmaster and its process group, then any
+ * postgres process still working in PGDATA (kill_postgres).  SIGKILL also
+ * ends stopped processes, so a frozen instance cannot acknowledge a commit
  * after it wakes up.  Every time is CLOCK_BOOTTIME.
  *
  * Output, one line per event, "kind: text": "ok:" / "warning:" when the
@@ -180,34 +180,69 @@ still_running(const PghactlProc *pm)
 }
 
 /*
- * SIGKILL for the postmaster and every child.  The postmaster is stopped
- * first, so that it forks nothing more and its children keep it as their
- * parent (a dead one's would be reparented) while they are looked up.
+ * SIGKILL every process that is the child of ppid (when ppid > 0), or a
+ * postgres process working in the directory cwd (when cwd is not NULL).
  */
 static void
-kill_postgres(const PghactlProc *pm)
+kill_matching(pid_t ppid, const char *cwd)
 {
 	DIR		   *d;
 	struct dirent *de;
 
+	d = opendir("/proc");
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+	{
+		PghactlProc c;
+		long		pid = atol(de->d_name);
+		char		link[64];
+		char		dir[PATH_MAX];
+		ssize_t		n;
+
+		if (pid <= 0 || pid == (long) getpid() || !proc_stat((pid_t) pid, &c))
+			continue;
+		if (ppid > 0 && c.ppid == ppid)
+		{
+			kill((pid_t) pid, SIGKILL);
+			continue;
+		}
+		if (cwd == NULL || strcmp(c.comm, "postgres") != 0)
+			continue;
+		snprintf(link, sizeof(link), "/proc/%ld/cwd", pid);
+		n = readlink(link, dir, sizeof(dir) - 1);
+		if (n <= 0)
+			continue;
+		dir[n] = '\0';
+		if (strcmp(dir, cwd) == 0)
+			kill((pid_t) pid, SIGKILL);
+	}
+	closedir(d);
+}
+
+/*
+ * SIGKILL for the postmaster and every child.  The postmaster is stopped
+ * first, so that it forks nothing more, and its children are killed
+ * before it, while it is still their parent: postgres' children each run
+ * in a session of their own (InitPostmasterChild), so the postmaster's
+ * process group holds the postmaster alone, and a child whose postmaster
+ * died first is reparented and no longer found by its parent.  Then, by
+ * their working directory (postgres works in PGDATA), any process of this
+ * instance left over that way: stopped ones woke up later and wrote into
+ * the next instance's data directory (chaos, instance_stop).
+ */
+static void
+kill_postgres(const char *pgdata, const PghactlProc *pm)
+{
+	char		dir[PATH_MAX];
+
 	kill(pm->pid, SIGSTOP);
+	kill_matching(pm->pid, NULL);
 	if (pm->pgrp == pm->pid)
 		kill(-pm->pid, SIGKILL);
-	d = opendir("/proc");
-	if (d != NULL)
-	{
-		while ((de = readdir(d)) != NULL)
-		{
-			PghactlProc c;
-			long		pid = atol(de->d_name);
-
-			if (pid > 0 && pid != pm->pid && proc_stat((pid_t) pid, &c) &&
-				c.ppid == pm->pid)
-				kill((pid_t) pid, SIGKILL);
-		}
-		closedir(d);
-	}
 	kill(pm->pid, SIGKILL);
+	if (realpath(pgdata, dir) != NULL)
+		kill_matching(0, dir);
 }
 
 /*
@@ -413,13 +448,13 @@ pghactl_cmd_guard(const PghactlSettings *st, const PghactlArgs *args)
 		{
 			if (now >= next_kill_ms)
 			{
-				kill_postgres(&pm);
+				kill_postgres(args->pgdata, &pm);
 				if (!pgha_write_file_replace(args->pgdata, PGHA_FENCED_FILE,
 											 "keeper heartbeat past its fencing deadline\n",
 											 errbuf, sizeof(errbuf)))
 					fprintf(stderr, "pghactl: %s\n", errbuf);
-				printf("fence: %s; killed postgres (pid %d%s)\n", why, (int) pm.pid,
-					   pm.pgrp == pm.pid ? " and its process group" : " and its children");
+				printf("fence: %s; killed postgres (pid %d) and its children\n",
+					   why, (int) pm.pid);
 				/* a process in uninterruptible sleep dies later: try again */
 				next_kill_ms = now + 1000;
 			}

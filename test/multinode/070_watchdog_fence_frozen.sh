@@ -30,6 +30,9 @@ trap 'thaw; cluster_cleanup' EXIT
 
 # group_gone PGID: no process left in the postmaster's process group
 group_gone() { ! pgrep -g "$1" >/dev/null; }
+# all_gone PID...: none of these processes exists any more (postgres'
+# children are in sessions of their own, so the group says nothing of them)
+all_gone() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
 
 # rejoin OLD NEW: etcd back for OLD, OLD streams from NEW, the cluster is whole
 rejoin() {
@@ -75,6 +78,11 @@ expect "B: a new leader takes writes within ttl + 5 s" cluster_wait_leader $((CL
 new=$CLUSTER_NEW_LEADER
 note "B: new leader $new writable $((CLUSTER_LEADER_MS - t0)) ms after the cut"
 check "B: the frozen instance's process group is gone" poll_until 3 group_gone "$pm"
+# before the fix the guard's SIGKILL of the group ended the postmaster
+# first: its children, reparented, were never found, and woke up at the
+# thaw (a keeper wrote its heartbeat into the next instance's directory)
+check "B: every frozen process of the instance is gone, children too (${#FROZEN[@]})" \
+	poll_until 3 all_gone "${FROZEN[@]}"
 # what was frozen wakes up: nothing of it may acknowledge a commit now
 thaw
 sleep 1
