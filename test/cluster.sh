@@ -621,15 +621,17 @@ cluster_dsn() {
 	echo "host=$hosts port=$ports user=postgres dbname=postgres target_session_attrs=read-write connect_timeout=1"
 }
 
-# cluster_workload_start SECONDS: the writer and one probe per node, in
-# $WORKLOAD_DIR; they end by themselves after SECONDS
+# cluster_workload_start SECONDS [WRITER_DSN]: the writer (default: the
+# multi-host DSN) and one probe per node, in $WORKLOAD_DIR; they end by
+# themselves after SECONDS
 cluster_workload_start() {
-	local secs=$1 n
+	local secs=$1 dsn=${2:-} n
+	[ -n "$dsn" ] || dsn=$(cluster_dsn)
 	WORKLOAD_RUN=$((WORKLOAD_RUN + 1))
 	WORKLOAD_DIR=$TEST_TMP/workload-$WORKLOAD_RUN
 	mkdir -p "$WORKLOAD_DIR"
 	WORKLOAD_PIDS=()
-	"$WORKLOAD" writer --dsn "$(cluster_dsn)" --seconds "$secs" \
+	"$WORKLOAD" writer --dsn "$dsn" --seconds "$secs" \
 		--out "$WORKLOAD_DIR/writer.log" 2>>"$WORKLOAD_DIR/stderr" &
 	WORKLOAD_PIDS+=("$!")
 	for n in "${CLUSTER_NODES[@]}"; do

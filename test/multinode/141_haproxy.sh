@@ -57,8 +57,14 @@ cluster_write_conf() {
 # example has inter 3s fall 3 rise 2 and timeout check 5s.  A server is
 # then marked down 2-3 s after its api stops saying 200 and up at most
 # about 1 s after it starts to.
-write_haproxy_cfg() {
+# one server line per node: postgres' port, checked on the node's api
+hap_servers() {
 	local n
+	for n in n1 n2 n3; do
+		echo "    server $n 127.0.0.1:$(node_port "$n") maxconn 100 check port $(api_port "$n")"
+	done
+}
+write_haproxy_cfg() {
 	{
 		cat <<EOF
 global
@@ -82,9 +88,7 @@ listen pg_write
     http-check expect status 200
     default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
 EOF
-		for n in n1 n2 n3; do
-			echo "    server $n 127.0.0.1:$(node_port "$n") maxconn 100 check port $(api_port "$n")"
-		done
+		hap_servers
 		cat <<EOF
 
 listen pg_read
@@ -94,9 +98,7 @@ listen pg_read
     http-check expect status 200
     default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
 EOF
-		for n in n1 n2 n3; do
-			echo "    server $n 127.0.0.1:$(node_port "$n") maxconn 100 check port $(api_port "$n")"
-		done
+		hap_servers
 	} >"$HAP_CFG"
 }
 
@@ -195,24 +197,6 @@ wait_gone() {
 	cluster_forget_pid "$1"
 }
 
-# the workload's writer through HAProxy's write port, one probe per node
-hap_workload_start() {
-	local n
-	WORKLOAD_RUN=$((WORKLOAD_RUN + 1))
-	WORKLOAD_DIR=$TEST_TMP/workload-$WORKLOAD_RUN
-	mkdir -p "$WORKLOAD_DIR"
-	WORKLOAD_PIDS=()
-	"$WORKLOAD" writer --dsn "host=127.0.0.1 port=$HAP_WRITE user=postgres dbname=postgres connect_timeout=1" \
-		--seconds "$1" --out "$WORKLOAD_DIR/writer.log" 2>>"$WORKLOAD_DIR/stderr" &
-	WORKLOAD_PIDS+=("$!")
-	for n in "${CLUSTER_NODES[@]}"; do
-		"$WORKLOAD" probe --name "$n" --seconds "$1" --out "$WORKLOAD_DIR/probe-$n.log" \
-			--dsn "host=127.0.0.1 port=$(node_port "$n") user=postgres dbname=postgres connect_timeout=1" \
-			2>>"$WORKLOAD_DIR/stderr" &
-		WORKLOAD_PIDS+=("$!")
-	done
-	for n in "${WORKLOAD_PIDS[@]}"; do cleanup_pid "$n"; done
-}
 # first_ack_on NODE AFTER_MS: when the writer's first write after AFTER_MS
 # was acknowledged by NODE (empty: none yet)
 first_ack_on() {
@@ -281,7 +265,8 @@ else
 fi
 
 # --- failover: the leader's node killed ----------------------------------------
-hap_workload_start 120
+# the writer goes through HAProxy's write port only (no target_session_attrs)
+cluster_workload_start 120 "host=127.0.0.1 port=$HAP_WRITE user=postgres dbname=postgres connect_timeout=1"
 expect "the writer's commits through the write port are acknowledged" cluster_wait_writes 100 15
 check "the writer's writes land on the leader $L" acked_on_after "$L" 0
 start_sleeper 2
