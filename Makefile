@@ -25,7 +25,7 @@ COMMON_OBJS = $(COMMON_SRCS:.c=.o)
 OBJS = $(EXT_SRCS:.c=.o) $(COMMON_OBJS)
 
 SCRIPTS_built = pghactl
-SCRIPTS = bin/pgha-watchdog
+SCRIPTS = bin/pgha-watchdog bin/pgha-vip-mirror
 EXTRA_CLEAN = pghactl $(PGHACTL_SRCS:.c=.o) $(UNIT_BINS) test/unit/*.o test/tools/pgha_workload \
 	results regression.diffs regression.out tmp_check log $(FUZZ_BINS)
 

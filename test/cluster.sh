@@ -147,6 +147,14 @@ node_postmaster_pid() {
 	[[ $pid =~ ^[0-9]+$ ]] && [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$d" ] && echo "$pid"
 }
 
+# node_keeper_pid NAME: the pid of the node's keeper (bgw_type "pgha keeper"),
+# a child of its live postmaster
+node_keeper_pid() {
+	local pm
+	pm=$(node_postmaster_pid "$1") || return 1
+	ps -o pid=,args= --ppid "$pm" | awk '/pgha keeper/ { print $1; found = 1; exit } END { exit !found }'
+}
+
 # cluster_forget_pid PID: a process that has ended is no longer signalled at
 # cleanup (its pid may be reused by then)
 cluster_forget_pid() {
@@ -438,36 +446,76 @@ node_flushed_from() {
 
 # cluster_is_healthy: exactly one primary (holding the leader key), every other
 # running node a replica following it and streaming from it.  The reason it
-# is not healthy is left in CLUSTER_STATE.
+# is not healthy is left in CLUSTER_STATE.  Tests poll it for tens of seconds
+# at a time, several at once: it asks each node one query, the leader one
+# more for all its standbys, and etcd one range read of the scope parsed by
+# one jq (it took ~2.3 s of CPU a call, a core of the machine while polled).
 cluster_is_healthy() {
-	local leader n st nodes
+	local leader n st nodes replicas=() lsn want got lt line
+	local -A mk=()
 	nodes=$(cluster_up_nodes)
 	leader=$(cluster_leader)
 	if [ -z "$leader" ]; then CLUSTER_STATE="no leader key"; return 1; fi
 	if ! grep -qx "$leader" <<<"$nodes"; then CLUSTER_STATE="leader $leader is not a running node"; return 1; fi
-	cluster_ensure_extension "$leader"
 	for n in $nodes; do
 		st=$(node_status "$n")
 		if [ "$n" = "$leader" ]; then
+			if [ -z "$st" ] && cluster_ensure_extension "$leader"; then st=$(node_status "$n"); fi
 			[ "$st" = "primary $leader f" ] || { CLUSTER_STATE="leader $n: '$st'"; return 1; }
 		else
 			[ "$st" = "replica $leader t" ] || { CLUSTER_STATE="$n: '$st'"; return 1; }
-			node_streams_from "$n" "$leader" || { CLUSTER_STATE="$n does not stream from $leader"; return 1; }
+			replicas+=("$n")
 		fi
 	done
+	# every replica streams from the leader and has flushed the WAL up to
+	# where the leader's was when asked (within 3 s: node_streams_from)
+	if [ ${#replicas[@]} -gt 0 ]; then
+		want=$(printf "'%s'," "${replicas[@]}")
+		want=${want%,}
+		read -r lsn got <<<"$(node_sql "$leader" "SELECT pg_current_wal_lsn(), count(*) FROM pg_stat_replication
+			WHERE application_name IN ($want) AND state = 'streaming' AND flush_lsn >= pg_current_wal_lsn()")"
+		if [ "${got:-0}" != ${#replicas[@]} ]; then
+			for n in "${replicas[@]}"; do
+				[ -n "$lsn" ] && poll_until 3 node_flushed_from "$n" "$leader" "$lsn" ||
+					{ CLUSTER_STATE="$n does not stream from $leader"; return 1; }
+			done
+		fi
+	fi
 	# what etcd says, which is what a switchover checks (a keeper publishes
 	# its own changes at its next loop, within loop_wait): every member key
 	# says running, on the leader's timeline, within 1 MB of the leader's
 	# published position (maximum_lag_on_failover's default)
-	local lt mk optime
-	lt=$(cluster_etcd_get "/service/$CLUSTER_SCOPE/members/$leader" | jq -r '.timeline // empty' 2>/dev/null)
-	optime=$(cluster_etcd_get "/service/$CLUSTER_SCOPE/status" | jq -r '.optime // 0' 2>/dev/null)
+	while read -r line; do
+		[ -n "$line" ] && mk[${line%% *}]=${line#* }
+	done <<<"$(cluster_etcd_members)"
+	lt=${mk[$leader]:-}
+	lt=${lt#* }
+	lt=${lt%% *}
 	for n in $nodes; do
-		mk=$(cluster_etcd_get "/service/$CLUSTER_SCOPE/members/$n" |
-			jq -r --argjson o "${optime:-0}" '"\(.state) \(.timeline) \(if ($o - (.xlog_location // 0)) > 1048576 then "behind" else "near" end)"' 2>/dev/null)
-		[ "$mk" = "running $lt near" ] || { CLUSTER_STATE="members/$n says '$mk' (leader's timeline $lt, optime $optime)"; return 1; }
+		[ "${mk[$n]:-}" = "running $lt near" ] ||
+			{ CLUSTER_STATE="members/$n says '${mk[$n]:-}' (leader's timeline $lt)"; return 1; }
 	done
 	CLUSTER_STATE="healthy, leader $leader"
+}
+
+# cluster_etcd_members: "NAME STATE TIMELINE near|behind" for every member
+# key, in one range read of the scope (near: within 1 MB of the status key's
+# optime)
+cluster_etcd_members() {
+	local p="/service/$CLUSTER_SCOPE/" k e u out
+	k=$(printf %s "$p" | base64 -w0)
+	e=$(printf %s "${p%/}0" | base64 -w0)	# the range end: '/' + 1 is '0'
+	for u in $(cluster_etcd_urls); do
+		out=$(curl -sf -m 2 -XPOST "$u/v3/kv/range" -d "{\"key\":\"$k\",\"range_end\":\"$e\"}") || continue
+		jq -r --arg p "$p" '
+			[.kvs[]? | {k: (.key | @base64d), v: (.value | @base64d | fromjson? // {})}] as $kv
+			| ([$kv[] | select(.k == $p + "status") | .v.optime // 0] | first // 0) as $o
+			| $kv[] | select(.k | startswith($p + "members/"))
+			| "\(.k | ltrimstr($p + "members/")) \(.v.state) \(.v.timeline) \(if ($o - (.v.xlog_location // 0)) > 1048576 then "behind" else "near" end)"' \
+			<<<"$out" 2>/dev/null
+		return 0
+	done
+	return 1
 }
 
 # cluster_wait_healthy TIMEOUT: poll until healthy; on timeout say why
@@ -475,7 +523,7 @@ cluster_wait_healthy() {
 	local end=$(($(cluster_now_ms) + $1 * 1000))
 	while [ "$(cluster_now_ms)" -lt "$end" ]; do
 		cluster_is_healthy && return 0
-		sleep 0.2
+		sleep 0.3
 	done
 	echo "# cluster not healthy after $1 s: $CLUSTER_STATE"
 	return 1
@@ -715,6 +763,17 @@ cluster_cleanup() {
 	done
 	for n in "${CLUSTER_NODES[@]}"; do
 		[ -n "${NODE_CUT[$n]:-}" ] && cluster_restore_etcd "$n"
+	done
+	# a test that froze processes (SIGSTOP) and bailed out before it thawed
+	# them: a frozen postmaster neither stops nor dies of pg_ctl stop, and
+	# outlived the test, holding its port
+	for n in "${CLUSTER_NODES[@]}"; do
+		p=${NODE_WD[$n]:-}
+		[ -n "$p" ] && pid_ours "$p" && { kill -CONT -- "-$p" 2>/dev/null; pkill -CONT -P "$p"; }
+		if p=$(node_postmaster_pid "$n"); then
+			kill -CONT "$p" 2>/dev/null
+			pkill -CONT -P "$p"
+		fi
 	done
 	for n in "${CLUSTER_NODES[@]}"; do
 		p=${NODE_WD[$n]:-}

@@ -77,6 +77,30 @@ deadline_passed(void)
 	return deadline != 0 && pgha_boottime_ms() >= (int64) deadline;
 }
 
+/*
+ * The DETAIL of the refusal.  A deadline of 1 is no lease's: the keeper
+ * fenced this primary on purpose (a switchover, another member's key; its
+ * reason is in shared memory), or refused the node's identity, or the
+ * fence survived a crash restart.
+ */
+static int
+errdetail_why_fenced(void)
+{
+	char		reason[PGHA_ERR_LEN];
+
+	if (pg_atomic_read_u64(&pgha_shared->commit_deadline_ms) != 1)
+		return errdetail("This node could not renew its leader lease in etcd in time (by %lld ms); another node may lead the cluster now.",
+						 (long long) ms_past_deadline());
+	LWLockAcquire(pgha_shared->lock, LW_SHARED);
+	strlcpy(reason, pgha_shared->fenced ? pgha_shared->fence_reason : "",
+			sizeof(reason));
+	LWLockRelease(pgha_shared->lock);
+	if (reason[0] != '\0')
+		return errdetail("Its keeper fenced this primary (%s): it takes no more writes and shuts down.",
+						 reason);
+	return errdetail("This node takes no writes: its keeper fenced it or refused its identity (pgha_status() says why).");
+}
+
 static void
 pgha_commit_guard(XactEvent event, void *arg)
 {
@@ -92,8 +116,7 @@ pgha_commit_guard(XactEvent event, void *arg)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("pgha: this primary is past its fencing deadline, the transaction is not committed"),
-						 errdetail("This node could not renew its leader lease in etcd in time (by %lld ms); another node may lead the cluster now.",
-								   (long long) ms_past_deadline()),
+						 errdetail_why_fenced(),
 						 errhint("Reconnect: a multi-host connection string with target_session_attrs=read-write finds the current primary.")));
 			}
 			break;

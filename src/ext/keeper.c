@@ -347,6 +347,9 @@ keeper_wait(Keeper *k, int64 cycle_start_ms)
 		due = Min(due, k->op_shutdown_ms);
 	if (k->restart_due_ms > 0)
 		due = Min(due, k->restart_due_ms);
+	/* the checkpoint after our promotion */
+	if (k->checkpoint_due_ms > 0)
+		due = Min(due, k->checkpoint_due_ms);
 
 	for (;;)
 	{
@@ -418,6 +421,7 @@ pgha_keeper_main(Datum arg)
 	pgha_shared->keeper_latch = MyLatch;
 	LWLockRelease(pgha_shared->lock);
 	on_shmem_exit(keeper_detach, (Datum) 0);
+	pgha_quick_exit_setup();
 
 	/*
 	 * A keeper restarted by the postmaster (after an ERROR or a kill) takes
@@ -466,7 +470,17 @@ pgha_keeper_main(Datum arg)
 				keeper_log_problem(WARNING, ERRCODE_INVALID_PARAMETER_VALUE,
 								   k.cfg.problem);
 			else if (!was_complete)
+			{
 				ereport(LOG, (errmsg("pgha keeper configured, leaving idle state")));
+				/*
+				 * A primary's first deadline (no lease yet) counts from
+				 * here: an idle keeper could not have renewed anything, and
+				 * counted from its start a primary configured later than
+				 * retry_timeout after it fenced itself at once.
+				 */
+				if (k.fence_deadline_ms == 0)
+					k.started_ms = etcd_now_ms();
+			}
 		}
 
 		MemoryContextReset(loop_cxt);
@@ -477,6 +491,16 @@ pgha_keeper_main(Datum arg)
 			TimestampTz cycle_start = GetCurrentTimestamp();
 
 			keeper_run_cycle(&k, &res);
+			/*
+			 * Fenced, the postmaster's fast shutdown waits for this process
+			 * before its checkpoint: exit at once (the heartbeat says
+			 * "fenced" already, the guard hands the key over).
+			 */
+			if (k.fenced && ShutdownRequestPending)
+			{
+				MemoryContextSwitchTo(old);
+				break;
+			}
 			if (!res.etcd_ok)
 				keeper_fail_request(&res.err);
 			keeper_report_cycle(&k, &res);

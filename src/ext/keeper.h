@@ -51,12 +51,13 @@ typedef struct Keeper
 	int			shared_loop_wait;
 	int			shared_retry_timeout;
 	PghaLeaseState lease;		/* lease.c: our leases and keys on them */
-	int64		started_ms;
+	int64		started_ms;		/* start, or leaving the idle state */
 	int64		fence_deadline_ms;	/* primary: stop writes by then; 0 = none */
 	int64		last_status_ms; /* when the status key was last written */
 	bool		fenced;			/* shutdown requested to stop writes */
 	bool		promote_requested;
 	bool		checkpoint_done;	/* after our promotion */
+	int64		checkpoint_due_ms;	/* when to ask for it; 0 = not yet known */
 	bool		quick_recheck;	/* run the next cycle soon (failover wait) */
 	bool		settling;		/* a standby still starting or behind the
 								 * leader's timeline: look again soon */
@@ -96,6 +97,12 @@ typedef struct Keeper
 #define KEEPER_SETTLE_RECHECK_MS 250
 /* how often a promoting standby's keeper wakes the startup process */
 #define KEEPER_PROMOTE_RECHECK_MS 20
+/*
+ * The checkpoint after a promotion waits this long after it: PostgreSQL's
+ * own end-of-recovery checkpoint is spread, an immediate one at once would
+ * compete with the new leader's first commits for the disk
+ */
+#define KEEPER_POST_PROMOTE_CHECKPOINT_MS 1000
 /* how long the others defer to a member named by a switchover or failover */
 #define KEEPER_REQUEST_WAIT_MS 5000
 /* a switchover waits at most this long for its checkpoint before stopping */

@@ -71,6 +71,9 @@ fence(Keeper *k, const char *reason)
 	if (k->fenced)
 		return;
 	k->fenced = true;
+	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
+	strlcpy(pgha_shared->fence_reason, reason, sizeof(pgha_shared->fence_reason));
+	LWLockRelease(pgha_shared->lock);
 	/* from now on every backend's commit fails (commit_guard.c) */
 	keeper_lease_publish(k);
 	if (!pgha_write_file_atomic(DataDir, PGHA_FENCED_FILE, text, err, sizeof(err)))
@@ -176,9 +179,11 @@ keeper_follow(const PghaCluster *cl)
  * A fresh leader's control file names the old timeline until the first
  * checkpoint after promotion; pg_rewind of the old leader reads it there
  * and would wrongly find "no rewind required".  Patroni does the same
- * (checkpoint_after_promote).  Once per promotion by this keeper; the
- * watchdog of a rewinding node also asks the source for a CHECKPOINT and
- * retries while pg_rewind still finds both on the same timeline.
+ * (checkpoint_after_promote).  Once per promotion by this keeper,
+ * KEEPER_POST_PROMOTE_CHECKPOINT_MS after the promotion is done (the
+ * keeper's wait ends then: keeper_wait); the watchdog of a rewinding node
+ * also asks the source for a CHECKPOINT and retries while pg_rewind still
+ * finds both on the same timeline.
  */
 void
 keeper_checkpoint_after_promote(Keeper *k)
@@ -187,7 +192,12 @@ keeper_checkpoint_after_promote(Keeper *k)
 
 	if (!k->promote_requested || k->checkpoint_done)
 		return;
+	if (k->checkpoint_due_ms == 0)
+		k->checkpoint_due_ms = etcd_now_ms() + KEEPER_POST_PROMOTE_CHECKPOINT_MS;
+	if (etcd_now_ms() < k->checkpoint_due_ms)
+		return;
 	k->checkpoint_done = true;
+	k->checkpoint_due_ms = 0;
 	PG_TRY();
 	{
 		/* not waited for: writes go on meanwhile (see pgha-watchdog's rewind) */

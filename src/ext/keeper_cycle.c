@@ -259,6 +259,7 @@ fill_member(const Keeper *k, const CycleResult *res, PghaMember *m)
 	m->nofailover = pgha_nofailover;
 	m->failover_priority = pgha_failover_priority;
 	strlcpy(m->instance, keeper_instance(), sizeof(m->instance));
+	m->pause = k->paused;
 	keeper_fill_member_ops(k, m);
 }
 
@@ -526,9 +527,14 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 			return write_bootstrap_keys(k, res, d, sysid) &&
 				publish_member(k, res, d->refresh_member);
 		case PGHA_V_SWITCHOVER:
-			/* stop writes first: every other write can wait for the new leader */
+			/*
+			 * Stop writes first.  Nothing else is written: the fast shutdown
+			 * waits for this process to exit before its checkpoint, and the
+			 * guard publishes the final position; a member key written here
+			 * kept the outage ~0.1 s longer.
+			 */
 			if (switch_over(k, res))
-				return publish_member(k, res, false);
+				return true;
 			/* FALLTHROUGH */
 		case PGHA_V_LEADER:
 			if (!write_bootstrap_keys(k, res, d, sysid) ||
@@ -549,9 +555,9 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 			}
 			/*
 			 * After a promotion: a checkpoint, so that the control file says
-			 * the new timeline (pg_rewind reads it there), then the history,
-			 * both before the member key shows the new timeline to a
-			 * rejoining old leader (node_plan.c).
+			 * the new timeline (pg_rewind reads it there; a second after the
+			 * promotion), and the history before the member key shows the
+			 * new timeline to a rejoining old leader (node_plan.c).
 			 */
 			keeper_checkpoint_after_promote(k);
 			if (!record_history(k, res) || !publish_member(k, res, false) ||
@@ -564,29 +570,31 @@ act(Keeper *k, CycleResult *res, const PghaDecision *d, uint64 sysid)
 			return res->etcd_ok;
 		case PGHA_V_PROMOTING:
 		case PGHA_V_CANDIDATE:
+			/*
+			 * The key first, then the member key: writes are waiting, and
+			 * each etcd write is an fsync of etcd's.  In synchronous mode
+			 * the sync key and setting come before the promotion.  The
+			 * others' slots come in the cycle after it (the LEADER case):
+			 * their files' fsyncs would compete with the startup process's
+			 * new WAL segment.
+			 */
 			if (!write_bootstrap_keys(k, res, d, sysid) ||
-				!publish_member(k, res, d->refresh_member) ||
 				!leader_action(k, res, d->leader_action, &won))
 				return false;
 			if (won)
 			{
-				/*
-				 * Promote first (writes are waiting), then make the others'
-				 * slots while the startup process finishes recovery (not
-				 * before it is consistent: keeper_sync_slots).  In
-				 * synchronous mode the sync key and setting come first.
-				 */
 				if (!keeper_sync_before_promote(k, res))
-					return res->etcd_ok;
-				keeper_note_promotion(d);
+					return res->etcd_ok && publish_member(k, res, d->refresh_member);
+				/* why, once: PROMOTING (the key is ours) has no reason */
+				if (d->verdict == PGHA_V_CANDIDATE)
+					keeper_note_promotion(d);
 				keeper_promote(k);
-				keeper_sync_slots(res->cluster);
 				WakeupRecovery();	/* see keeper_wait() */
 			}
 			else
 				res->verdict = res->cluster->has_leader ? PGHA_V_REPLICA
 					: PGHA_V_NOT_CANDIDATE;
-			return true;
+			return publish_member(k, res, d->refresh_member);
 		case PGHA_V_WAIT_PEERS:
 			k->quick_recheck = true;
 			/* FALLTHROUGH */

@@ -304,7 +304,10 @@ keeper_rebuild_act(Keeper *k, CycleResult *res, const PghaDecision *d)
 	return true;
 }
 
-/* a promotion that gives up WAL a cleanly stopped leader acknowledged */
+/*
+ * Why this node takes over, in the log: a WARNING when the promotion gives
+ * up WAL that a cleanly stopped leader acknowledged.
+ */
 void
 keeper_note_promotion(const PghaDecision *d)
 {
@@ -313,6 +316,8 @@ keeper_note_promotion(const PghaDecision *d)
 				(errmsg("pgha: promoting without %lld bytes of WAL that the stopped leader acknowledged",
 						(long long) d->gives_up),
 				 errdetail("%s", d->reason)));
+	else
+		ereport(LOG, (errmsg("pgha: taking over: %s", d->reason)));
 }
 
 /* where timeline tl ended, from the history key or the history file of newer */

@@ -143,6 +143,7 @@ typedef struct PghaShared
 	PghaLeaseState lease;		/* leases that may carry our keys */
 	int64		fence_deadline_ms;	/* primary: stop writes by then */
 	bool		fenced;			/* the keeper asked for the shutdown */
+	char		fence_reason[PGHA_ERR_LEN]; /* why, for the commit check */
 	bool		fence_paused;	/* maintenance mode: no fencing */
 
 	/*
@@ -235,5 +236,8 @@ extern void pgha_register_worker(const char *function, const char *name,
 								 int restart_s);
 /* "http[s]://<connect address>/patroni" for the member key, "" when off */
 extern void pgha_api_url(char *buf, size_t len);
+
+/* quick_exit.c: a worker's exit() skips the libraries' teardown */
+extern void pgha_quick_exit_setup(void);
 
 #endif							/* PGHA_EXT_H */

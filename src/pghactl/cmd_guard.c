@@ -363,6 +363,18 @@ pghactl_cmd_guard(const PghactlSettings *st, const PghactlArgs *args)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
+	/*
+	 * libcurl (and OpenSSL, which reads its configuration) is initialized
+	 * now, not at the release: there it took ~0.1 s, inside the write
+	 * outage of every switchover and clean stop.  A failure shows again,
+	 * with its reason, when the release makes its client.
+	 */
+	{
+		EtcdError	err;
+
+		(void) etcd_global_init(&err);
+	}
+
 	pidfd = (int) syscall(SYS_pidfd_open, pm.pid, 0);
 	/* the checkpointer rewrites global/pg_control (see the header) */
 	ctl = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

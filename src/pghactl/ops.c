@@ -25,6 +25,8 @@
 #include "ctl_logic.h"
 
 #define POLL_INTERVAL_MS	100
+/* what the last read of a wait has left before --timeout ends */
+#define POLL_READ_MS		300
 
 int
 pghactl_read_cluster(const PghactlSettings *st, EtcdClient *client,
@@ -167,6 +169,7 @@ pghactl_wait_new_leader(const PghactlSettings *st, EtcdClient *client,
 		EtcdKVList	kvs;
 		EtcdError	err;
 		char		new_leader[PGHA_NAME_LEN];
+		int			pause;
 
 		/* no request may outlast the caller's --timeout */
 		etcd_client_set_deadline(client, deadline);
@@ -225,7 +228,9 @@ pghactl_wait_new_leader(const PghactlSettings *st, EtcdClient *client,
 		etcd_kvlist_free(&kvs);
 		if (rc >= 0)
 			break;
-		if (etcd_now_ms() + POLL_INTERVAL_MS >= deadline)
+		pause = pgha_poll_pause_ms(etcd_now_ms(), deadline, POLL_INTERVAL_MS,
+								   POLL_READ_MS);
+		if (pause < 0)
 		{
 			if (last_failed)
 			{
@@ -245,7 +250,7 @@ pghactl_wait_new_leader(const PghactlSettings *st, EtcdClient *client,
 			rc = PGHACTL_EXIT_TIMEOUT;
 			break;
 		}
-		sleep_ms(POLL_INTERVAL_MS);
+		sleep_ms(pause);
 	}
 	etcd_client_set_deadline(client, 0);
 	fflush(stdout);

@@ -148,13 +148,6 @@ resume_process() {
 	unset "STOPPED[$1]"
 }
 
-# node_keeper_pid NAME: the pid of the node's keeper (bgw_type "pgha keeper")
-node_keeper_pid() {
-	local pm
-	pm=$(node_postmaster_pid "$1") || return 1
-	ps -o pid=,args= --ppid "$pm" | awk '/pgha keeper/ { print $1; found = 1; exit } END { exit !found }'
-}
-
 # --- latency proxies (slow etcd) ----------------------------------------------
 
 # proxy_start NAME LO HI SEED: the node's forwarders replaced by latency

@@ -407,6 +407,38 @@ test_cas(void **state)
 	assert_int_equal(r.current.count, 0);
 	etcd_txn_result_free(&r);
 	EXPECT(etcd_delete(c, "/live/cas/new", &err), ETCD_OK);
+
+	/* on value and lease, with puts: all or nothing (the leader's release) */
+	{
+		EtcdPutOp	puts[] = {{"/live/cas/p1", "x"}, {"/live/cas/p2", "y"}};
+		int64_t		lease;
+		int			ttl;
+
+		EXPECT(etcd_lease_grant(c, 30, &lease, &ttl, &err), ETCD_OK);
+		EXPECT(etcd_put(c, "/live/cas/k", "me", lease, &err), ETCD_OK);
+		EXPECT(etcd_cad_value_lease_puts(c, "/live/cas/k", "me", 0, puts, 2, &r, &err),
+			   ETCD_OK);
+		assert_false(r.succeeded);	/* on another lease: nothing done */
+		assert_int_equal(r.current.count, 1);
+		assert_int_equal(r.current.kvs[0].lease, lease);
+		etcd_txn_result_free(&r);
+		assert_value(c, "/live/cas/p1", "");
+		assert_value(c, "/live/cas/k", "me");
+		EXPECT(etcd_cad_value_lease_puts(c, "/live/cas/k", "me", lease, puts, 2, &r, &err),
+			   ETCD_OK);
+		assert_true(r.succeeded);
+		etcd_txn_result_free(&r);
+		assert_value(c, "/live/cas/k", "");
+		assert_value(c, "/live/cas/p1", "x");
+		assert_value(c, "/live/cas/p2", "y");
+		{
+			int64_t		n;
+
+			EXPECT(etcd_delete_prefix(c, "/live/cas/p", &n, &err), ETCD_OK);
+			assert_int_equal(n, 2);
+		}
+		EXPECT(etcd_lease_revoke(c, lease, &err), ETCD_OK);
+	}
 	etcd_client_free(c);
 }
 

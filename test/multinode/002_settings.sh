@@ -20,6 +20,10 @@ check "keeper is idle" poll_until 5 idle
 is "$(st)" "idle|unknown|required settings are not set: pgha.etcd_endpoints, pgha.connect_address" \
 	"pgha_status() names the missing settings"
 is "$(grep -c 'keeper is idle: required settings are not set' "$PGDATA_n1/server.log")" "1" "the log says it once"
+# the settings come later than retry_timeout after the start, as from an
+# operator: the first deadline counts from leaving the idle state (it once
+# counted from the keeper's start, and the primary fenced itself at once)
+sleep 4
 
 conf_set "$PGDATA_n1" pgha.etcd_endpoints "'http://127.0.0.1:23721'"
 conf_set "$PGDATA_n1" pgha.connect_address "'127.0.0.1:25441'"

@@ -63,7 +63,38 @@ check "a scheduled switchover is accepted" grep -q "scheduled at" <<<"$out"
 check "it is stored in Patroni's format" \
 	jq -e --arg l "$L" --arg c "$C" '.leader == $l and .member == $c and (.scheduled_at | test("T"))' \
 	<<<"$(etcd_get "$CLUSTER_E" /service/ops/failover)"
+# A session on the leader holds a transaction open across the handover,
+# and the leader's postmaster is frozen before the switchover's time (not
+# after the 2 s watch: on a loaded machine the fast shutdown had begun by
+# then and ended the session, CI stop 15).  The keeper fences at the
+# switchover's time but the fast shutdown waits: a commit meanwhile is
+# refused by the backend itself, and says why (it once blamed the lease,
+# "by <uptime> ms").
+sql "$L" "CREATE TABLE fence_probe(x int)" >/dev/null
+coproc HOLD { "$PGBIN/psql" -X -h "$TEST_TMP" -p "$(node_port "$L")" -U postgres -d postgres -Atq 2>&1; }
+hold_w=${HOLD[1]} hold_r=${HOLD[0]} hold_pid=$HOLD_PID
+echo "BEGIN; INSERT INTO fence_probe VALUES (1); SELECT 'in transaction';" >&"$hold_w"
+read -r -t 10 line <&"$hold_r"
+is "$line" "in transaction" "a session on the leader holds a transaction open"
+pm=$(node_postmaster_pid "$L")
+kill -STOP "$pm"
 check "nothing happens before its time (2 s watched)" holds_for 2 leader_is "$L"
+fenced() { grep -q "pgha: fencing this primary: switchover to $C" "$(node_data "$L").log"; }
+check "the leader's keeper fences at the switchover's time" poll_until 15 fenced
+echo "COMMIT;" >&"$hold_w"
+refusal=""
+while read -r -t 10 line <&"$hold_r"; do
+	refusal+="$line"$'\n'
+	[[ $line == DETAIL:* ]] && break
+done
+kill -CONT "$pm"
+note "$(head -2 <<<"$refusal")"
+check "a commit after the fence is refused" grep -q "past its fencing deadline, the transaction is not committed" <<<"$refusal"
+check "and the refusal gives the fence's reason, not the lease" \
+	grep -q "DETAIL:  Its keeper fenced this primary (switchover to $C)" <<<"$refusal"
+# the coprocess may have ended (bash then closes its descriptors)
+{ eval "exec $hold_w>&-"; } 2>/dev/null
+wait "$hold_pid" 2>/dev/null
 check "it happens at its time" poll_until 15 leader_is "$C"
 check "and the cluster is whole again" cluster_wait_healthy 20
 

@@ -39,11 +39,6 @@ leader_mod_rev() {
 		jq -r '.kvs[0].mod_revision // empty'
 }
 etcd_rev() { curl -sf -m 2 -XPOST "$CLUSTER_E/v3/kv/range" -d '{"key":"AA=="}' | jq -r '.header.revision'; }
-keeper_pid() {
-	local pm
-	pm=$(node_postmaster_pid "$1") || return 1
-	ps -o pid=,args= --ppid "$pm" | awk '/pgha keeper/ { print $1; exit }'
-}
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
 
 cluster_start 3 || bail_out "the cluster did not start"
@@ -67,7 +62,7 @@ declare -A r0 w0 c0 kp r1 w1
 rev0=$(leader_mod_rev)
 erev0=$(etcd_rev)
 for n in n1 n2 n3; do
-	kp[$n]=$(keeper_pid "$n")
+	kp[$n]=$(node_keeper_pid "$n")
 done
 # the window is measured, not assumed: on a busy machine reading the
 # counters takes time of its own

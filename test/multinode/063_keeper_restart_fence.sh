@@ -18,11 +18,6 @@ CLUSTER_SCOPE=kprestart CLUSTER_PG_BASE=26080 CLUSTER_ETCD_PORT=24080
 CLUSTER_TTL=16
 . test/cluster.sh
 
-keeper_pid() {
-	local pm
-	pm=$(node_postmaster_pid "$1") || return 1
-	ps -o pid=,args= --ppid "$pm" | awk '/pgha keeper/ { print $1; exit }'
-}
 boot_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 hb_deadline() { awk '$3 == "primary" { print $4 }' "$(node_data "$1")/pgha.heartbeat"; }
 
@@ -40,7 +35,7 @@ note "$old cut off from etcd; its deadline is in $((deadline - $(boot_ms))) ms"
 # early enough that the restarted keeper (bgw_restart_time 1 s) is up before
 # the deadline even when gdb is slow to attach on a loaded machine
 until [ $((deadline - $(boot_ms))) -le 10000 ]; do sleep 0.05; done
-kp=$(keeper_pid "$old")
+kp=$(node_keeper_pid "$old")
 starts() { grep -c 'pgha keeper started for member' "$(node_data "$old").log"; }
 starts0=$(starts)
 # without the shared libraries' symbols (proc_exit is postgres' own): gdb

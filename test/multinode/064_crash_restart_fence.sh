@@ -46,8 +46,10 @@ cluster_cut_etcd "$old" STOP
 kill -STOP "$wd" ${guard:+"$guard"}
 note "$old: cut off from etcd (requests hang); its watchdog and guard frozen"
 # a keepalive answered just before the cut moves the deadline once more,
-# in the heartbeat of that loop: read it a loop later
-sleep "$CLUSTER_LOOP_WAIT"
+# in the heartbeat of that loop, which ends only once its next request has
+# timed out (min(3 s, retry_timeout)): read it 2 s after that (with one loop
+# it was read 2 s early under load, and the check below failed by 2 s)
+sleep 5
 deadline=$(hb_deadline "$old")
 # the deadline on the wall clock of the probes' logs (CLOCK_BOOTTIME + offset)
 deadline_wall=$(($(cluster_boot_to_wall_ms) + ${deadline:-0}))

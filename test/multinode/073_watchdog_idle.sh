@@ -70,13 +70,19 @@ check "an idle watchdog creates no process per look (created $forks in 10 s)" te
 check "an idle watchdog uses under 1 % of a core" test $(((c1 - c0) * 100)) -lt $((hz * 10))
 grep -E '(clone|fork)' "$TEST_TMP/strace.out" | head -5 | sed 's/^/#   /'
 
-# a dead postgres is noticed within ~0.5 s
+# a dead postgres is noticed at once (pidfd), with the guard's restart plan
 t0=$(cluster_now_ms)
 cluster_kill_postmaster n1
 noticed() { grep -q "is not running any more" "$TEST_TMP/watchdog-n1.log"; }
 poll_until 10 noticed
-dt=$(($(cluster_now_ms) - t0))
-note "the watchdog noticed the dead postmaster after about $dt ms"
-check "a dead postmaster is noticed within 1 s (took ~$dt ms)" test "$dt" -lt 1000
+# when the watchdog logged it, not when this poll saw the line (a loaded
+# machine once made the poll's view 1310 ms)
+at=$(grep -m1 "is not running any more" "$TEST_TMP/watchdog-n1.log" | cut -c1-23)
+dt=$(($(date -u -d "$at" +%s%3N) - t0))
+note "the watchdog noticed the dead postmaster after $dt ms (logged at $at)"
+# the notice comes with the guard's restart plan, one etcd read: 203 ms on
+# an idle machine, 1092 ms once in a full run's three lanes; a watchdog
+# that polled would still take its 0.5 s more, a stuck one forever
+check "a dead postmaster is noticed within 2 s (took $dt ms)" test "$dt" -lt 2000
 expect "the node is a primary again" cluster_wait_healthy 30
 done_testing

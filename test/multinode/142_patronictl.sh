@@ -236,11 +236,18 @@ paused_everywhere() {
 	local n
 	for n in n1 n2 n3; do [ "$(node_sql "$n" "SELECT paused FROM pgha_status()")" = "$1" ] || return 1; done
 }
+# Patroni's touch_member writes "pause": true into a paused member's key;
+# pause/resume --wait poll those keys for loop_wait + 1 s
+member_keys_pause() {
+	local n
+	for n in n1 n2 n3; do [ "$(etcd_get "$E" "$P/members/$n" | jq -r '.pause // false')" = "$1" ] || return 1; done
+}
 pctl pause "$CLUSTER_SCOPE" --wait
 is "$RC" 0 "patronictl pause --wait: exit 0"
 check "Success: cluster management is paused (every member key says pause)" \
 	grep -q "^Success: cluster management is paused\$" <<<"$OUT"
 is "$(etcd_get "$E" "$P/config" | jq -r .pause)" true "the config key has pause: true"
+check "every member key has pause: true when --wait returns" member_keys_pause true
 check "pgha_status().paused on all 3 nodes" poll_until $((CLUSTER_LOOP_WAIT + 2)) paused_everywhere t
 pctl list
 check "list says: Maintenance mode: on" grep -q "Maintenance mode: on" <<<"$OUT"
@@ -248,6 +255,7 @@ pctl resume "$CLUSTER_SCOPE" --wait
 is "$RC" 0 "patronictl resume --wait: exit 0"
 check "Success: cluster management is resumed" grep -q "^Success: cluster management is resumed\$" <<<"$OUT"
 is "$(etcd_get "$E" "$P/config" | jq -r '.pause // false')" false "the config key has no pause"
+check "no member key has pause when --wait returns" member_keys_pause false
 check "pgha_status().paused off on all 3 nodes" poll_until $((CLUSTER_LOOP_WAIT + 2)) paused_everywhere f
 
 # --- reinit a replica ---------------------------------------------------------

@@ -179,6 +179,22 @@ test_member_encode_optional(void **state)
 	assert_json(pgha_member_to_json(&m),
 				"{\"conn_url\":\"postgres://h:5432/postgres\",\"state\":\"running\",\"role\":\"replica\",\"version\":\"1.0.0\",\"tags\":{\"failover_priority\":7}}");
 
+	/* a paused member says so last, as Patroni's touch_member(); read back */
+	m.pause = true;
+	assert_json(pgha_member_to_json(&m),
+				"{\"conn_url\":\"postgres://h:5432/postgres\",\"state\":\"running\",\"role\":\"replica\",\"version\":\"1.0.0\",\"tags\":{\"failover_priority\":7},\"pause\":true}");
+	{
+		PghaMember	back;
+		char		err[256];
+		char	   *js = pgha_member_to_json(&m);
+
+		assert_true(pgha_member_from_json(js, &back, err, sizeof(err)));
+		free(js);
+		assert_true(back.pause);
+		assert_true(pgha_member_from_json("{\"pause\":false}", &back, err, sizeof(err)));
+		assert_false(back.pause);
+	}
+
 	/* Python's json.dumps escapes non-ASCII and leaves '/' alone */
 	member_init(&m, "n");
 	strcpy(m.state, "caf\xc3\xa9\t\"x\"");
@@ -1022,25 +1038,33 @@ test_final_key(void **state)
 	char		leader[PGHA_NAME_LEN];
 	int64_t		optime = 0;
 	int			tl = 0;
+	bool		sd = false;
 	char		err[PGHA_ERR_LEN];
-	char	   *json = pgha_final_to_json("n1", 67712040, 2);
+	char	   *json = pgha_final_to_json("n1", 67712040, 2, true);
 
 	(void) state;
-	assert_string_equal(json, "{\"leader\":\"n1\",\"optime\":67712040,\"timeline\":2}");
+	assert_string_equal(json, "{\"leader\":\"n1\",\"optime\":67712040,\"timeline\":2,\"shut_down\":true}");
 	assert_true(pgha_final_from_json(json, leader, sizeof(leader), &optime, &tl,
-									 err, sizeof(err)));
+									 &sd, err, sizeof(err)));
 	assert_string_equal(leader, "n1");
 	assert_int_equal(optime, 67712040);
 	assert_int_equal(tl, 2);
+	assert_true(sd);
 	free(json);
+	/* written before "shut_down" existed, or by a fenced, killed leader */
+	assert_true(pgha_final_from_json("{\"leader\":\"n1\",\"optime\":1,\"timeline\":2}",
+									 leader, sizeof(leader), &optime, &tl, &sd, err, sizeof(err)));
+	assert_false(sd);
+	assert_false(pgha_final_from_json("{\"leader\":\"n1\",\"optime\":1,\"timeline\":2,\"shut_down\":1}",
+									  leader, sizeof(leader), &optime, &tl, &sd, err, sizeof(err)));
 	assert_false(pgha_final_from_json("{\"leader\":\"n1\",\"optime\":\"x\",\"timeline\":2}",
-									  leader, sizeof(leader), &optime, &tl, err, sizeof(err)));
+									  leader, sizeof(leader), &optime, &tl, &sd, err, sizeof(err)));
 	assert_false(pgha_final_from_json("{\"leader\":\"n1\",\"optime\":-1,\"timeline\":2}",
-									  leader, sizeof(leader), &optime, &tl, err, sizeof(err)));
+									  leader, sizeof(leader), &optime, &tl, &sd, err, sizeof(err)));
 	assert_false(pgha_final_from_json("[1]", leader, sizeof(leader), &optime, &tl,
-									  err, sizeof(err)));
+									  &sd, err, sizeof(err)));
 	assert_false(pgha_final_from_json("{\"leader\":7,\"optime\":1,\"timeline\":2}",
-									  leader, sizeof(leader), &optime, &tl, err, sizeof(err)));
+									  leader, sizeof(leader), &optime, &tl, &sd, err, sizeof(err)));
 }
 
 int

@@ -159,6 +159,35 @@ test_yes_no(void **state)
 	assert_int_equal(pgha_parse_yes_no("yesyesyesyesyesyes"), -1);
 }
 
+/*
+ * Every read a poll loop makes starts with read_ms before the deadline,
+ * whatever the phase of the clock: the last read of 030's two-second
+ * switchover wait was once sent after the deadline and failed.
+ */
+static void
+test_poll_pause(void **state)
+{
+	const int64_t deadline = 1000000 + 2000;
+
+	assert_int_equal(pgha_poll_pause_ms(1000000, deadline, 100, 300), 100);
+	assert_int_equal(pgha_poll_pause_ms(deadline - 350, deadline, 100, 300), 50);
+	assert_int_equal(pgha_poll_pause_ms(deadline - 301, deadline, 100, 300), 1);
+	assert_int_equal(pgha_poll_pause_ms(deadline - 300, deadline, 100, 300), -1);
+	assert_int_equal(pgha_poll_pause_ms(deadline + 5, deadline, 100, 300), -1);
+	for (int64_t now = 1000000; now <= deadline; now++)
+	{
+		int			p = pgha_poll_pause_ms(now, deadline, 100, 300);
+
+		if (p < 0)
+			assert_true(deadline - now <= 300);
+		else
+		{
+			assert_true(p > 0 && p <= 100);
+			assert_true(now + p + 300 <= deadline);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -167,6 +196,7 @@ main(void)
 		cmocka_unit_test(test_failover_outcome),
 		cmocka_unit_test(test_is_live),
 		cmocka_unit_test(test_yes_no),
+		cmocka_unit_test(test_poll_pause),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -330,6 +330,67 @@ test_behind_clean_stop_waits(void **state)
 	assert_non_null(strstr(d.reason, "giving up 1000 bytes"));
 }
 
+/*
+ * A clean stop (pgha_final written with the key's release, shut down): the
+ * first-ranked member that has the last WAL record takes over without
+ * waiting for the peers to publish their positions
+ */
+static void
+test_clean_stop_first_ranked_takes_over(void **state)
+{
+	as_replica(3000);
+	add_member("pg2", "replica", 2500, 5);	/* position from before the stop */
+	cl.has_final = true;
+	strcpy(cl.final_leader, "pg3");
+	cl.final_optime = 3000;
+	cl.final_timeline = 1;
+	cl.final_mod_revision = 12;		/* after the last leader we saw (10) */
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_WAIT_PEERS);	/* not shut down */
+
+	cl.final_shut_down = true;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);
+	assert_int_equal(d.leader_action, PGHA_LEADER_ACQUIRE);
+	assert_non_null(strstr(d.reason, "last WAL record"));
+
+	/* its walsender still sends: wait until the WAL receiver ends */
+	local.upstream_alive = true;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_WAIT_PEERS);
+	local.upstream_alive = false;
+
+	/* a key from an earlier stop (an etcd restored from a snapshot) */
+	cl.final_mod_revision = 9;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_WAIT_PEERS);
+	cl.final_mod_revision = 12;
+
+	/* behind it, or on another timeline: the peers' positions decide */
+	local.lsn = 2999;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_NOT_CANDIDATE);
+	local.lsn = 3000;
+	cl.final_timeline = 2;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_WAIT_PEERS);
+	cl.final_timeline = 1;
+
+	/* a peer ranks before us (a smaller name): it takes over, we wait */
+	strcpy(cl.members[0].name, "pg0");
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_WAIT_PEERS);
+	/* unless it may not (nofailover, priority 0) */
+	cl.members[0].failover_priority = 0;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);
+	/* or we have a higher priority */
+	cl.members[0].failover_priority = 1;
+	local.failover_priority = 2;
+	pgha_decide(&local, &cl, &d);
+	assert_int_equal(d.verdict, PGHA_V_CANDIDATE);
+}
+
 /* the new leader deletes pgha_final once it holds the key */
 static void
 test_leader_clears_final(void **state)
@@ -678,6 +739,7 @@ main(void)
 		cmocka_unit_test_setup(test_live_upstream_replica_waits, setup),
 		cmocka_unit_test_setup(test_stale_leader_key_is_released, setup),
 		cmocka_unit_test_setup(test_behind_clean_stop_waits, setup),
+		cmocka_unit_test_setup(test_clean_stop_first_ranked_takes_over, setup),
 		cmocka_unit_test_setup(test_leader_clears_final, setup),
 		cmocka_unit_test_setup(test_primary_fills_claimed_initialize, setup),
 		cmocka_unit_test_setup(test_foreign_system_touches_nothing, setup),

@@ -303,6 +303,19 @@ test_build_txn(void **state)
 				"{\"key\":\"" KEY_LEADER "\",\"target\":\"LEASE\",\"result\":\"EQUAL\",\"lease\":\"5\"}],"
 				"\"success\":[{\"request_put\":{\"key\":\"" KEY_LEADER "\",\"value\":\"bm9kZTE=\",\"lease\":\"7\"}}],"
 				"\"failure\":[{\"request_range\":{\"key\":\"" KEY_LEADER "\"}}]}");
+	/* the leader's release: delete on value and lease, and publish, at once */
+	{
+		EtcdPutOp	puts[] = {{"/service/c1/status", "s"}, {"/service/c1/x", "f"}};
+
+		expect_body(etcd_build_txn_lease_puts(ETCD_TXN_CAD_VALUE, "/service/c1/leader",
+											  "node1", 5, 0, NULL, 0, puts, 2),
+					"{\"compare\":[{\"key\":\"" KEY_LEADER "\",\"target\":\"VALUE\",\"result\":\"EQUAL\",\"value\":\"bm9kZTE=\"},"
+					"{\"key\":\"" KEY_LEADER "\",\"target\":\"LEASE\",\"result\":\"EQUAL\",\"lease\":\"5\"}],"
+					"\"success\":[{\"request_delete_range\":{\"key\":\"" KEY_LEADER "\"}},"
+					"{\"request_put\":{\"key\":\"L3NlcnZpY2UvYzEvc3RhdHVz\",\"value\":\"cw==\"}},"
+					"{\"request_put\":{\"key\":\"L3NlcnZpY2UvYzEveA==\",\"value\":\"Zg==\"}}],"
+					"\"failure\":[{\"request_range\":{\"key\":\"" KEY_LEADER "\"}}]}");
+	}
 }
 
 static void

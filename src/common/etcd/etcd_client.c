@@ -946,15 +946,8 @@ setup_client(EtcdClient *c, const EtcdClientConfig *cfg, EtcdError *err)
 	c->request_timeout_ms = cfg->request_timeout_ms > 0 ?
 		cfg->request_timeout_ms : 2000;
 
-	if (!curl_ready)
-	{
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		{
-			etcd_error_set(err, ETCD_ERR_CONFIG, "could not initialize libcurl");
-			return false;
-		}
-		curl_ready = true;
-	}
+	if (!etcd_global_init(err))
+		return false;
 	if (tls && !(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_SSL))
 	{
 		config_error(err, "https etcd endpoints need a libcurl with TLS support");
@@ -965,6 +958,20 @@ setup_client(EtcdClient *c, const EtcdClientConfig *cfg, EtcdError *err)
 		etcd_error_set(err, ETCD_ERR_NOMEM, "could not create a libcurl handle");
 		return false;
 	}
+	return true;
+}
+
+bool
+etcd_global_init(EtcdError *err)
+{
+	if (curl_ready)
+		return true;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	{
+		etcd_error_set(err, ETCD_ERR_CONFIG, "could not initialize libcurl");
+		return false;
+	}
+	curl_ready = true;
 	return true;
 }
 
@@ -1191,7 +1198,8 @@ etcd_delete_prefix(EtcdClient *c, const char *prefix, int64_t *deleted,
 static EtcdStatus txn_guarded(EtcdClient *c, EtcdTxnKind kind, const char *key,
 							  const char *expected, int64_t expected_lease,
 							  int64_t mod_revision, const char *value,
-							  int64_t lease, EtcdTxnResult *res, EtcdError *err);
+							  int64_t lease, const EtcdPutOp *puts, int nputs,
+							  EtcdTxnResult *res, EtcdError *err);
 
 static EtcdStatus
 txn_common(EtcdClient *c, EtcdTxnKind kind, const char *key,
@@ -1199,7 +1207,7 @@ txn_common(EtcdClient *c, EtcdTxnKind kind, const char *key,
 		   int64_t lease, EtcdTxnResult *res, EtcdError *err)
 {
 	return txn_guarded(c, kind, key, expected, -1, mod_revision, value, lease,
-					   res, err);
+					   NULL, 0, res, err);
 }
 
 /* expected_lease >= 0: the txn also compares the key's lease to it */
@@ -1207,6 +1215,7 @@ static EtcdStatus
 txn_guarded(EtcdClient *c, EtcdTxnKind kind, const char *key,
 			const char *expected, int64_t expected_lease,
 			int64_t mod_revision, const char *value, int64_t lease,
+			const EtcdPutOp *puts, int nputs,
 			EtcdTxnResult *res, EtcdError *err)
 {
 	EtcdError	local;
@@ -1226,9 +1235,15 @@ txn_guarded(EtcdClient *c, EtcdTxnKind kind, const char *key,
 	/* etcd rejects ignore_lease on a missing key, which create requires */
 	if (kind == ETCD_TXN_CREATE && lease == ETCD_KEEP_LEASE)
 		return config_error(err, "a key being created has no lease to keep");
+	for (int i = 0; i < nputs; i++)
+		if (!check_key(puts[i].key, "key", err))
+			return err->status;
+		else if (puts[i].value == NULL)
+			return config_error(err, "value must not be NULL");
 	return run_built(c, "/v3/kv/txn",
-					 etcd_build_txn_lease(kind, key, expected, expected_lease,
-										  mod_revision, value, lease),
+					 etcd_build_txn_lease_puts(kind, key, expected,
+											   expected_lease, mod_revision,
+											   value, lease, puts, nputs),
 					 true, parse_txn, res, err);
 }
 
@@ -1274,20 +1289,19 @@ etcd_cas_value_lease(EtcdClient *c, const char *key, const char *expected,
 	if (expected_lease < 0)
 		expected_lease = 0;
 	return txn_guarded(c, ETCD_TXN_CAS_VALUE, key, expected, expected_lease, 0,
-					   value, lease, res, err);
+					   value, lease, NULL, 0, res, err);
 }
 
 EtcdStatus
-etcd_cad_value_lease(EtcdClient *c, const char *key, const char *expected,
-					 int64_t expected_lease, EtcdTxnResult *res,
-					 EtcdError *err)
+etcd_cad_value_lease_puts(EtcdClient *c, const char *key, const char *expected,
+						  int64_t expected_lease, const EtcdPutOp *puts,
+						  int nputs, EtcdTxnResult *res, EtcdError *err)
 {
 	if (expected_lease < 0)
 		expected_lease = 0;
 	return txn_guarded(c, ETCD_TXN_CAD_VALUE, key, expected, expected_lease, 0,
-					   NULL, 0, res, err);
+					   NULL, 0, puts, nputs, res, err);
 }
-
 
 /* ---------------------------------------------------------------------
  * Watch

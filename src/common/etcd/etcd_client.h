@@ -94,6 +94,12 @@ typedef struct EtcdClient EtcdClient;
 /* lease argument of put operations that keeps the key's current lease */
 #define ETCD_KEEP_LEASE (-1)
 
+/*
+ * libcurl's global initialization (and with it its TLS library's), done
+ * once; etcd_client_new() calls it.  A process that must register exit
+ * handlers after the libraries' own calls it first.
+ */
+extern bool etcd_global_init(EtcdError *err);
 extern EtcdClient *etcd_client_new(const EtcdClientConfig *cfg, EtcdError *err);
 extern void etcd_client_free(EtcdClient *c);
 
@@ -167,10 +173,26 @@ extern EtcdStatus etcd_cas_value_lease(EtcdClient *c, const char *key,
 									   int64_t expected_lease,
 									   const char *value, int64_t lease,
 									   EtcdTxnResult *res, EtcdError *err);
-extern EtcdStatus etcd_cad_value_lease(EtcdClient *c, const char *key,
-									   const char *expected,
-									   int64_t expected_lease,
-									   EtcdTxnResult *res, EtcdError *err);
+
+/* a put in a transaction's success branch, beside its own operation */
+typedef struct EtcdPutOp
+{
+	const char *key;
+	const char *value;			/* on no lease */
+} EtcdPutOp;
+
+/*
+ * Delete the key if its value equals expected and it sits on expected_lease
+ * (0 = no lease), and put these keys (on no lease) in the
+ * same transaction: all or nothing, one Raft write.  On a failed comparison
+ * res->current holds the key, as above.
+ */
+extern EtcdStatus etcd_cad_value_lease_puts(EtcdClient *c, const char *key,
+											const char *expected,
+											int64_t expected_lease,
+											const EtcdPutOp *puts, int nputs,
+											EtcdTxnResult *res,
+											EtcdError *err);
 
 extern void etcd_kvlist_free(EtcdKVList *l);
 extern void etcd_txn_result_free(EtcdTxnResult *r);

@@ -498,6 +498,16 @@ etcd_build_txn_lease(EtcdTxnKind kind, const char *key, const char *expected,
 					 int64_t expected_lease, int64_t mod_revision,
 					 const char *value, int64_t lease)
 {
+	return etcd_build_txn_lease_puts(kind, key, expected, expected_lease,
+									 mod_revision, value, lease, NULL, 0);
+}
+
+char *
+etcd_build_txn_lease_puts(EtcdTxnKind kind, const char *key,
+						  const char *expected, int64_t expected_lease,
+						  int64_t mod_revision, const char *value,
+						  int64_t lease, const EtcdPutOp *puts, int nputs)
+{
 	bool		bad = false;
 	json_t	   *root = pgha_json_object();
 	json_t	   *cmp = key_object(key, false, &bad);
@@ -544,6 +554,15 @@ etcd_build_txn_lease(EtcdTxnKind kind, const char *key, const char *expected,
 	else
 		success = op_array("request_put",
 						   put_object(key, value, lease, &bad), &bad);
+	for (int i = 0; i < nputs && success != NULL; i++)
+	{
+		json_t	   *wrap = pgha_json_object();
+
+		set_member(wrap, "request_put",
+				   put_object(puts[i].key, puts[i].value, 0, &bad), &bad);
+		if (json_array_append_new(success, wrap) != 0)
+			bad = true;
+	}
 	set_member(root, "success", success, &bad);
 
 	/* the failure branch reads the key: the caller learns who holds it */

@@ -79,6 +79,13 @@ extern char *etcd_build_txn_lease(EtcdTxnKind kind, const char *key,
 								  const char *expected, int64_t expected_lease,
 								  int64_t mod_revision, const char *value,
 								  int64_t lease);
+/* the same, whose success branch also puts these keys (nputs >= 0) */
+extern char *etcd_build_txn_lease_puts(EtcdTxnKind kind, const char *key,
+									   const char *expected,
+									   int64_t expected_lease,
+									   int64_t mod_revision,
+									   const char *value, int64_t lease,
+									   const EtcdPutOp *puts, int nputs);
 extern char *etcd_build_lease_grant(int ttl);
 extern char *etcd_build_lease_id(int64_t id);	/* keepalive and revoke */
 extern char *etcd_build_watch_create(const char *prefix,

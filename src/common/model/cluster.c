@@ -273,6 +273,7 @@ member_set_defaults(PghaMember *m)
 	m->nosync = false;
 	m->failover_priority = 1;
 	m->pending_restart = false;
+	m->pause = false;
 	m->scheduled_restart[0] = '\0';
 	m->scheduled_restart_version[0] = '\0';
 }
@@ -372,6 +373,7 @@ pgha_member_from_json(const char *json, PghaMember *m,
 		tmp.timeline = (int) n;
 
 	if (!get_bool_tag(root, "pending_restart", &tmp.pending_restart, errbuf, errlen) ||
+		!get_bool_tag(root, "pause", &tmp.pause, errbuf, errlen) ||
 		!get_scheduled_restart(root, &tmp, errbuf, errlen))
 		goto done;
 
@@ -445,8 +447,10 @@ dump_and_free(json_t *root, bool ok)
 /*
  * Patroni's member value (patroni/ha.py, touch_member): conn_url, api_url,
  * state, role, version, then tags when there are any, pending_restart when
- * set, then xlog_location and timeline when known, then scheduled_restart.  Returns NULL on out-of-memory or when a string
- * is not valid UTF-8 (jansson refuses those).
+ * set, then xlog_location and timeline when known, then scheduled_restart,
+ * then pause when the member sees the cluster paused.  Returns NULL on
+ * out-of-memory or when a string is not valid UTF-8 (jansson refuses
+ * those).
  */
 char *
 pgha_member_to_json(const PghaMember *m)
@@ -496,6 +500,9 @@ pgha_member_to_json(const PghaMember *m)
 		else if (sr != NULL)
 			json_decref(sr);
 	}
+	/* patronictl pause/resume --wait read it back from every member */
+	if (ok && m->pause)
+		ok = put(root, "pause", json_true());
 	if (ok && m->instance[0] != '\0')
 		ok = put(root, "pgha_instance", json_string(m->instance));
 	return dump_and_free(root, ok);
@@ -933,7 +940,8 @@ set_final(PghaCluster *out, const EtcdKV *kv)
 	out->has_final = value != NULL &&
 		pgha_final_from_json(value, out->final_leader,
 							 sizeof(out->final_leader), &out->final_optime,
-							 &out->final_timeline, err, sizeof(err));
+							 &out->final_timeline, &out->final_shut_down,
+							 err, sizeof(err));
 	if (!out->has_final)
 		note_error(out, "pgha_final key: %s", err);
 }

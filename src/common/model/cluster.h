@@ -46,6 +46,7 @@ typedef struct PghaMember
 											 * field Patroni ignores; "" when
 											 * absent */
 	bool		pending_restart;	/* Patroni's: a setting waits for a restart */
+	bool		pause;			/* Patroni's: this member saw the cluster paused */
 	char		scheduled_restart[64];	/* its "schedule" (ISO 8601); "" = none */
 	char		scheduled_restart_version[PGHA_WORD_LEN];	/* its
 															 * "postgres_version" */
@@ -136,6 +137,7 @@ typedef struct PghaCluster
 	char		final_leader[PGHA_NAME_LEN];
 	int64_t		final_optime;
 	int			final_timeline;
+	bool		final_shut_down;	/* optime is the last WAL record */
 	int64_t		final_mod_revision;
 
 	bool		has_sync;		/* the key exists (maybe undecodable) */
@@ -185,12 +187,13 @@ extern bool pgha_sync_lists(const PghaSyncState *s, const char *name);
 extern bool pgha_sync_may_promote(const PghaCluster *cl, const char *name);
 extern const char *pgha_sync_mode_name(PghaSyncMode mode);
 
-/* "pgha_final": {"leader":..,"optime":N,"timeline":T}; malloc'd */
+/* "pgha_final": {"leader":..,"optime":N,"timeline":T,"shut_down":B}; malloc'd */
 extern char *pgha_final_to_json(const char *leader, int64_t optime,
-								int timeline);
+								int timeline, bool shut_down);
 extern bool pgha_final_from_json(const char *json, char *leader,
 								 size_t leaderlen, int64_t *optime,
-								 int *timeline, char *errbuf, size_t errlen);
+								 int *timeline, bool *shut_down,
+								 char *errbuf, size_t errlen);
 
 /* {"optime":N} */
 extern char *pgha_status_to_json(int64_t optime);

@@ -33,6 +33,16 @@ pgha_request_outcome(const PghaCluster *cl, const char *old_leader,
 	return cl->has_failover ? PGHA_OUTCOME_PENDING : PGHA_OUTCOME_GONE;
 }
 
+int
+pgha_poll_pause_ms(int64_t now, int64_t deadline, int poll_ms, int read_ms)
+{
+	int64_t		room = deadline - now - read_ms;
+
+	if (room <= 0)
+		return -1;
+	return room < poll_ms ? (int) room : poll_ms;
+}
+
 bool
 pgha_cluster_is_live(const PghaCluster *cl, char *why, size_t whylen)
 {

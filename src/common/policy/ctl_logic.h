@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cluster.h"
 
@@ -44,6 +45,17 @@ extern PghaRequestOutcome pgha_request_outcome(const PghaCluster *cl,
 											   const char *candidate,
 											   char *new_leader,
 											   size_t new_leader_len);
+
+/*
+ * How long a poll loop waiting until deadline (ms, the clock of now)
+ * should pause before its next read: poll_ms, shortened so that the next
+ * read still has read_ms before the deadline; -1 when no read of read_ms
+ * fits any more and the wait is over.  The reserve keeps the last read of
+ * a wait from being sent after the deadline (a sleep that overshoots by a
+ * millisecond then made it fail as if etcd had not answered).
+ */
+extern int	pgha_poll_pause_ms(int64_t now, int64_t deadline, int poll_ms,
+							   int read_ms);
 
 /*
  * Is the cluster live: a leader key held (it lives on a lease, so some

@@ -74,6 +74,9 @@
  *												 it, or for pghactl failover
  *												 (which says how much WAL the
  *												 promotion gives up)
+ *	 in recovery, no leader, has it, it shut    -> take over at once, without
+ *	   down, no live upstream, no eligible peer	 waiting for the peers'
+ *	   ranks before us (priority, then name)	 positions
  *	 leader, holds the key                      -> delete "pgha_final"
  *
  *-------------------------------------------------------------------------
@@ -102,17 +105,6 @@ is_primary_role(const char *role)
 		strcmp(role, "demoted") == 0;
 }
 
-/* is peer m a better candidate than we are? */
-static bool
-peer_is_better(const PghaLocalState *local, const PghaMember *m)
-{
-	if (m->xlog_location != local->lsn)
-		return m->xlog_location > local->lsn;
-	if (m->failover_priority != local->failover_priority)
-		return m->failover_priority > local->failover_priority;
-	return strcmp(m->name, local->name) < 0;
-}
-
 static bool
 names(const char *field, const char *name)
 {
@@ -125,6 +117,37 @@ sync_mode(const PghaCluster *cl)
 	return cl->config.synchronous_mode != PGHA_SYNC_OFF;
 }
 
+/* may peer m take over in our place? (every failover rule's filter) */
+static bool
+peer_competes(const PghaLocalState *local, const PghaCluster *cl,
+			  const PghaMember *m)
+{
+	if (strcmp(m->name, local->name) == 0 || m->nofailover ||
+		m->failover_priority <= 0 || is_primary_role(m->role) ||
+		(m->timeline != 0 && m->timeline != local->timeline))
+		return false;
+	/* in synchronous mode only the sync standbys compete */
+	return !sync_mode(cl) || pgha_sync_may_promote(cl, m->name);
+}
+
+/* at equal positions: the higher failover priority, then the smaller name */
+static bool
+peer_ranks_first(const PghaLocalState *local, const PghaMember *m)
+{
+	if (m->failover_priority != local->failover_priority)
+		return m->failover_priority > local->failover_priority;
+	return strcmp(m->name, local->name) < 0;
+}
+
+/* is peer m a better candidate than we are? */
+static bool
+peer_is_better(const PghaLocalState *local, const PghaMember *m)
+{
+	if (m->xlog_location != local->lsn)
+		return m->xlog_location > local->lsn;
+	return peer_ranks_first(local, m);
+}
+
 /* true when the peers' positions say we are the best candidate */
 static bool
 best_among_peers(const PghaLocalState *local, const PghaCluster *cl,
@@ -134,13 +157,7 @@ best_among_peers(const PghaLocalState *local, const PghaCluster *cl,
 	{
 		const PghaMember *m = &cl->members[i];
 
-		if (strcmp(m->name, local->name) == 0 || m->nofailover ||
-			m->failover_priority <= 0 ||
-			is_primary_role(m->role) || m->xlog_location < 0 ||
-			(m->timeline != 0 && m->timeline != local->timeline))
-			continue;
-		/* in synchronous mode only the sync standbys compete */
-		if (sync_mode(cl) && !pgha_sync_may_promote(cl, m->name))
+		if (!peer_competes(local, cl, m) || m->xlog_location < 0)
 			continue;
 		if (m->mod_revision <= local->fresh_after_revision &&
 			!local->peers_wait_over)
@@ -166,6 +183,33 @@ static bool
 behind_final(const PghaLocalState *local, const PghaCluster *cl)
 {
 	return cl->has_final && local->lsn < cl->final_optime;
+}
+
+/*
+ * The last leader shut down (its control file said so when it released the
+ * key: it writes nothing more) and we have its last WAL record, on its
+ * timeline: no member can have more.  The key was written after the last
+ * leader we saw (in the transaction that deleted its key), not left by an
+ * earlier stop (an etcd restored from a snapshot).
+ */
+static bool
+has_everything(const PghaLocalState *local, const PghaCluster *cl)
+{
+	return cl->has_final && cl->final_shut_down &&
+		cl->final_mod_revision > local->fresh_after_revision &&
+		local->lsn >= cl->final_optime &&
+		(cl->final_timeline == 0 || cl->final_timeline == local->timeline);
+}
+
+/* a peer that competes ranks before us, whatever its position */
+static bool
+peer_ranks_before(const PghaLocalState *local, const PghaCluster *cl)
+{
+	for (int i = 0; i < cl->nmembers; i++)
+		if (peer_competes(local, cl, &cl->members[i]) &&
+			peer_ranks_first(local, &cl->members[i]))
+			return true;
+	return false;
 }
 
 static void
@@ -261,6 +305,17 @@ decide_failover(const PghaLocalState *local, const PghaCluster *cl,
 		out->verdict = PGHA_V_WAIT_PEERS;
 		snprintf(out->reason, sizeof(out->reason),
 				 "no leader key, but WAL still arrives from a live primary: waiting for it to take the key back");
+		return;
+	}
+	/*
+	 * A clean stop: the first-ranked member with all of the stopped
+	 * leader's WAL takes over at once, without waiting for the peers to
+	 * publish their positions (none can have more).  The others rank the
+	 * peers by position as below.
+	 */
+	if (has_everything(local, cl) && !peer_ranks_before(local, cl))
+	{
+		take_over(local, cl, out, "has the stopped leader's last WAL record");
 		return;
 	}
 	if (behind_final(local, cl))
