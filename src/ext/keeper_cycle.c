@@ -483,8 +483,12 @@ switch_over(Keeper *k, CycleResult *res)
 {
 	PghaSwitchoverCheck check;
 	const PghaFailover *f = &res->cluster->failover;
+	PghaCluster *fresh = palloc(sizeof(PghaCluster));
 
-	pgha_switchover_check(res->cluster, f->member, false, false, &check);
+	/* the candidate's key may be a loop_wait old: what our walsenders see */
+	memcpy(fresh, res->cluster, sizeof(PghaCluster));
+	pgha_freshen_on_leader(fresh);
+	pgha_switchover_check(fresh, f->member, false, false, &check);
 	if (check.error != PGHA_SW_OK)
 	{
 		ereport(WARNING,

@@ -85,21 +85,6 @@ setting_names(const char *name)
 	return false;
 }
 
-static const char *
-application_name_of(int pid)
-{
-	int			n = pgstat_fetch_stat_numbackends();
-
-	for (int i = 1; i <= n; i++)
-	{
-		LocalPgBackendStatus *be = pgstat_fetch_stat_local_beentry(i);
-
-		if (be != NULL && be->backendStatus.st_procpid == pid)
-			return be->backendStatus.st_appname;
-	}
-	return NULL;
-}
-
 static KeeperSyncTrack *
 track_of(const char *name, KeeperSyncTrack *old, int nold)
 {
@@ -118,61 +103,40 @@ static int
 collect_peers(Keeper *k, PghaSyncPeer *peers, int max)
 {
 	KeeperSyncTrack old[PGHA_MAX_MEMBERS];
+	int			priority[PGHA_MAX_MEMBERS];
 	int			nold = k->nsync_track;
-	int			n = 0;
+	int			n;
 	bool		defined = sync_standbys_defined();
 	int64		now = etcd_now_ms();
 
 	memcpy(old, k->sync_track, sizeof(KeeperSyncTrack) * nold);
 	k->nsync_track = 0;
-	pgstat_clear_backend_activity_snapshot();
-	for (int i = 0; i < max_wal_senders && n < max; i++)
+	n = pgha_walsender_peers(peers, priority, Min(max, PGHA_MAX_MEMBERS));
+	for (int i = 0; i < n; i++)
 	{
-		WalSnd	   *w = &WalSndCtl->walsnds[i];
-		pid_t		pid;
-		WalSndState state;
-		XLogRecPtr	flush;
-		int			priority;
-		const char *app;
-		PghaSyncPeer *p = &peers[n];
+		PghaSyncPeer *p = &peers[i];
 		KeeperSyncTrack *t;
 		KeeperSyncTrack *prev;
 
-		SpinLockAcquire(&w->mutex);
-		pid = w->pid;
-		state = w->state;
-		flush = w->flush;
-		priority = w->sync_standby_priority;
-		SpinLockRelease(&w->mutex);
-		if (pid == 0 || (app = application_name_of(pid)) == NULL || app[0] == '\0')
-			continue;
-
-		memset(p, 0, sizeof(*p));
-		strlcpy(p->name, app, sizeof(p->name));
-		p->streaming = (state == WALSNDSTATE_STREAMING);
-		p->flush = (int64_t) flush;
-		n++;
-
-		if (!p->streaming || !defined || priority <= 0 || !setting_names(app) ||
+		if (!p->streaming || !defined || priority[i] <= 0 || !setting_names(p->name) ||
 			k->nsync_track >= PGHA_MAX_MEMBERS)
 			continue;
 		t = &k->sync_track[k->nsync_track++];
-		prev = track_of(app, old, nold);
+		prev = track_of(p->name, old, nold);
 		if (prev != NULL)
 			*t = *prev;
 		else
 		{
 			memset(t, 0, sizeof(*t));
-			strlcpy(t->name, app, sizeof(t->name));
+			strlcpy(t->name, p->name, sizeof(t->name));
 			t->named_since_ms = now;
 		}
 		if (t->target == InvalidXLogRecPtr &&
 			now - t->named_since_ms >= KEEPER_SYNC_SETTLE_MS)
 			t->target = GetFlushRecPtr(NULL);
 		p->named = true;
-		p->caught_up = t->target != InvalidXLogRecPtr && flush >= t->target;
+		p->caught_up = t->target != InvalidXLogRecPtr && p->flush >= (int64_t) t->target;
 	}
-	pgstat_clear_backend_activity_snapshot();
 	return n;
 }
 

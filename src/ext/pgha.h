@@ -237,6 +237,12 @@ extern void pgha_register_worker(const char *function, const char *name,
 /* "http[s]://<connect address>/patroni" for the member key, "" when off */
 extern void pgha_api_url(char *buf, size_t len);
 
+/* walsenders.c: this primary's standbys, from its walsenders */
+struct PghaSyncPeer;
+extern int	pgha_walsender_peers(struct PghaSyncPeer *peers, int *priority, int max);
+/* on the leader, its walsenders' positions over the members' keys */
+extern void pgha_freshen_on_leader(PghaCluster *cl);
+
 /* quick_exit.c: a worker's exit() skips the libraries' teardown */
 extern void pgha_quick_exit_setup(void);
 

@@ -98,10 +98,31 @@ wait "$hold_pid" 2>/dev/null
 check "it happens at its time" poll_until 15 leader_is "$C"
 check "and the cluster is whole again" cluster_wait_healthy 20
 
-# 3. a scheduled switchover can be cancelled
+# 3. a scheduled switchover can be cancelled.  Asked on the leader while
+# the candidate's member key is stale: its keeper frozen across a WAL
+# segment switch, the key says 16 MB behind the published optime; the
+# leader checks with what its walsenders see (it refused, "16777216 bytes
+# behind the leader", when its keys were a loop_wait old)
 L=$C
 read -r C R <<<"$(others "$L" | tr '\n' ' ')"
-sql "$R" "SELECT pgha_switchover('$C', now() + interval '1 hour')" >/dev/null 2>&1
+kp=$(node_keeper_pid "$C")
+kill -STOP "$kp"
+sql "$L" "INSERT INTO fence_probe VALUES (2); SELECT pg_switch_wal(); INSERT INTO fence_probe VALUES (3)" >/dev/null
+key_lag() {
+	local opt pos
+	opt=$(etcd_get "$CLUSTER_E" /service/ops/status | jq -r .optime)
+	pos=$(etcd_get "$CLUSTER_E" "/service/ops/members/$C" | jq -r .xlog_location)
+	echo $((opt - pos))
+}
+stale() { [ "$(key_lag)" -gt 1048576 ]; }
+check "$C's frozen keeper leaves its member key > 1 MB behind the published optime" \
+	poll_until $((CLUSTER_LOOP_WAIT + 5)) stale
+note "$C's key is $(key_lag) bytes behind; its walsender on $L: $(sql "$L" "SELECT state, flush_lsn = pg_current_wal_flush_lsn() FROM pg_stat_replication WHERE application_name = '$C'")"
+out=$(sql "$L" "SELECT pgha_switchover('$C', now() + interval '1 hour')" 2>&1)
+kill -CONT "$kp"
+check "asked on the leader, it is accepted (the walsender's position, not the stale key)" \
+	grep -q "scheduled at" <<<"$out"
+note "$out"
 sql "$R" "SELECT pgha_switchover_cancel()" >/dev/null
 is "$(etcd_get "$CLUSTER_E" /service/ops/failover)" "{}" "pgha_switchover_cancel() clears the request"
 err=$(sql "$R" "SELECT pgha_switchover_cancel()" 2>&1)

@@ -456,6 +456,89 @@ test_lagging(void **state)
 				   "Member \"pg3\" is 1048577 bytes behind the leader; maximum_lag_on_failover is 1048576.");
 }
 
+/* a check on the leader, with its walsenders' view first */
+static PghaSwitchoverCheck
+check_fresh(Fixture *f, const char *candidate, const char *me, int my_tl,
+			int64_t my_lsn, const PghaSyncPeer *peers, int npeers)
+{
+	PghaSwitchoverCheck out;
+
+	build(f);
+	pgha_switchover_freshen(&f->cl, me, my_tl, my_lsn, peers, npeers);
+	pgha_switchover_check(&f->cl, candidate, false, false, &out);
+	return out;
+}
+
+static void
+test_freshen(void **state)
+{
+	Fixture		f;
+	PghaSwitchoverCheck c;
+	PghaSyncPeer peers[2];
+
+	memset(peers, 0, sizeof(peers));
+	strcpy(peers[0].name, "pg3");
+	peers[0].streaming = true;
+	peers[0].flush = OPTIME;
+	strcpy(peers[1].name, "PG1");	/* application_name: any case */
+	peers[1].streaming = true;
+	peers[1].flush = OPTIME + 100;
+
+	/* a segment switch: pg3's key still says 16 MB behind */
+	baseline(&f);
+	member(&f, "pg3", "replica", "running", OPTIME - 16777216, 2, NULL);
+	c = check(&f, "pg3", false, false);
+	assert_int_equal(c.error, PGHA_SW_LAGGING);
+	c = check_fresh(&f, "pg3", "pg2", 2, OPTIME, peers, 2);
+	assert_ok(&c, "pg3");
+	assert_int_equal(pgha_cluster_find_member(&f.cl, "pg1")->xlog_location, OPTIME + 100);
+	assert_int_equal(pgha_cluster_find_member(&f.cl, "pg2")->xlog_location, OPTIME);
+
+	/* only the leader's walsenders speak for the cluster */
+	c = check_fresh(&f, "pg3", "pg1", 2, OPTIME, peers, 2);
+	assert_int_equal(c.error, PGHA_SW_LAGGING);
+	/* a standby that is not streaming (catching up, backup) is not raised */
+	peers[0].streaming = false;
+	c = check_fresh(&f, "pg3", "pg2", 2, OPTIME, peers, 2);
+	assert_int_equal(c.error, PGHA_SW_LAGGING);
+	peers[0].streaming = true;
+	/* a position is never lowered */
+	baseline(&f);
+	peers[0].flush = OPTIME - 2000000;
+	c = check_fresh(&f, "pg3", "pg2", 2, OPTIME, peers, 2);
+	assert_ok(&c, "pg3");
+	assert_int_equal(pgha_cluster_find_member(&f.cl, "pg3")->xlog_location, OPTIME);
+
+	/* right after a switchover: pg3's key still names timeline 1 */
+	baseline(&f);
+	put(&f, "history", "[[1,67109200,\"no recovery target specified\",\"2026-12-01T08:49:23+00:00\",\"pg2\"]]");
+	member(&f, "pg3", "replica", "running", OPTIME, 1, NULL);
+	c = check(&f, "pg3", false, false);
+	assert_int_equal(c.error, PGHA_SW_NOT_HEALTHY);
+	peers[0].flush = OPTIME;
+	c = check_fresh(&f, "pg3", "pg2", 2, OPTIME, peers, 1);
+	assert_ok(&c, "pg3");
+	/* not past the start of timeline 2: it may still be on timeline 1 */
+	peers[0].flush = 67109200;
+	c = check_fresh(&f, "pg3", "pg2", 2, OPTIME, peers, 1);
+	assert_int_equal(c.error, PGHA_SW_NOT_HEALTHY);
+	/* where timeline 2 began is not known (no history key): unchanged */
+	del(&f, "history");
+	peers[0].flush = OPTIME;
+	c = check_fresh(&f, "pg3", "pg2", 2, OPTIME, peers, 1);
+	assert_int_equal(c.error, PGHA_SW_NOT_HEALTHY);
+
+	/* the leader's own key a timeline behind (just promoted) */
+	baseline(&f);
+	member(&f, "pg2", "master", "running", OPTIME, 1, NULL);
+	put(&f, "history", "[[1,67109200,\"no recovery target specified\",\"2026-12-01T08:49:23+00:00\",\"pg2\"]]");
+	c = check(&f, "pg3", false, false);
+	assert_int_equal(c.error, PGHA_SW_NOT_HEALTHY);
+	c = check_fresh(&f, "pg3", "pg2", 2, OPTIME, peers, 1);
+	assert_ok(&c, "pg3");
+	assert_int_equal(pgha_cluster_find_member(&f.cl, "pg2")->timeline, 2);
+}
+
 static void
 test_sync_mode(void **state)
 {
@@ -565,6 +648,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_named_candidate),
+		cmocka_unit_test(test_freshen),
 		cmocka_unit_test(test_best_candidate),
 		cmocka_unit_test(test_no_leader),
 		cmocka_unit_test(test_failover),

@@ -9,7 +9,8 @@
  * last published position (the status key), as in Patroni.  Without a
  * named candidate, the most advanced such replica is chosen (ties: higher
  * failover_priority, then the smaller name), the rule automatic failover
- * uses.
+ * uses.  On the leader, pgha_switchover_freshen() first replaces the
+ * replicas' published positions by what its walsenders see.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,6 +20,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static void set(PghaSwitchoverCheck *out, PghaSwitchoverError e,
 				const char *msg, const char *hint, const char *fmt,...)
@@ -181,4 +183,56 @@ pgha_switchover_check(const PghaCluster *cl, const char *candidate,
 		return;
 	}
 	snprintf(out->chosen, sizeof(out->chosen), "%s", best->name);
+}
+
+/* where timeline tl began: where tl - 1 ended (history key); -1 if unknown */
+static int64_t
+timeline_start(const PghaCluster *cl, int tl)
+{
+	if (tl <= 1)
+		return 0;
+	for (int i = 0; i < cl->nhistory_tail; i++)
+		if (cl->history_tail_tl[i] == tl - 1)
+			return cl->history_tail_lsn[i];
+	return -1;
+}
+
+static PghaMember *
+member_named(PghaCluster *cl, const char *name)
+{
+	for (int i = 0; i < cl->nmembers; i++)
+		if (strcasecmp(cl->members[i].name, name) == 0)
+			return &cl->members[i];
+	return NULL;
+}
+
+void
+pgha_switchover_freshen(PghaCluster *cl, const char *me, int my_timeline,
+						int64_t my_lsn, const PghaSyncPeer *peers, int npeers)
+{
+	PghaMember *self;
+	int64_t		start;
+
+	if (!cl->has_leader || strcmp(cl->leader, me) != 0 || my_timeline <= 0)
+		return;
+	self = member_named(cl, me);
+	if (self != NULL)
+	{
+		self->timeline = my_timeline;
+		if (my_lsn > self->xlog_location)
+			self->xlog_location = my_lsn;
+	}
+	start = timeline_start(cl, my_timeline);
+	for (int i = 0; i < npeers; i++)
+	{
+		PghaMember *m;
+
+		if (!peers[i].streaming || strcasecmp(peers[i].name, me) == 0 ||
+			(m = member_named(cl, peers[i].name)) == NULL)
+			continue;
+		if (peers[i].flush > m->xlog_location)
+			m->xlog_location = peers[i].flush;
+		if (m->timeline != my_timeline && start >= 0 && peers[i].flush > start)
+			m->timeline = my_timeline;
+	}
 }

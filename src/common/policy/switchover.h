@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "cluster.h"
+#include "sync_plan.h"
 
 typedef enum PghaSwitchoverError
 {
@@ -48,5 +49,20 @@ typedef struct PghaSwitchoverCheck
 extern void pgha_switchover_check(const PghaCluster *cl, const char *candidate,
 								  bool failover, bool force,
 								  PghaSwitchoverCheck *out);
+
+/*
+ * The leader's fresher view, before a check made on the leader itself: a
+ * replica's member key is up to loop_wait old (a WAL segment switch makes
+ * it look 16 MB behind; right after a promotion it still names the old
+ * timeline), while the leader's walsenders know where each streaming
+ * standby is now.  me is this node, my_timeline and my_lsn its own
+ * timeline and flush position; nothing changes unless me holds the leader
+ * key.  A streaming standby's position is raised to its flush position,
+ * and it counts as on my_timeline once it has flushed past the point where
+ * that timeline began (the history key); positions are never lowered.
+ */
+extern void pgha_switchover_freshen(PghaCluster *cl, const char *me,
+									int my_timeline, int64_t my_lsn,
+									const PghaSyncPeer *peers, int npeers);
 
 #endif							/* PGHA_SWITCHOVER_H */
