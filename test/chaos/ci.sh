@@ -9,7 +9,7 @@
 # suite ~50 s longer, as long as its longest run.  TAP
 # lines numbered across the three runs, then "1..N" and the suite's count
 # line "chaos: N passed, M failed".  The three runs go at once, on ports
-# 24400, 24430 and 24460 (about 3 minutes in all).  Runs as the
+# 24400, 24430 and 24460 (about 3 minutes in all), or one after the other.  Runs as the
 # postgres user with pgha installed (test/run-all.sh sees to both).
 #
 # A failed run keeps its files and prints the line that replays it.
@@ -26,15 +26,21 @@ RUNS=(
 
 # the three runs at once, each on ports of its own (run.sh --port-base):
 # most of a run is waiting for a fault to act or heal, so they share the
-# machine well, and the suite takes as long as its longest run
+# machine well, and the suite takes as long as its longest run.
+# CHAOS_ONE_AT_A_TIME=1 runs them one after the other (test/run-all.sh, when
+# the suite runs beside the multinode lanes: one more cluster, not three).
 out_dir=$(mktemp -d "${TMPDIR:-/tmp}/pgha-chaos-ci.XXXXXX")
 pids=()
 i=0
 for r in "${RUNS[@]}"; do
 	read -r mode seed seq <<<"$r"
-	bash test/chaos/run.sh --tap --mode "$mode" --seed "$seed" --sequence "$seq" \
-		--heal-timeout 90 --port-base $((24400 + 30 * i)) >"$out_dir/$i" 2>&1 &
+	{
+		bash test/chaos/run.sh --tap --mode "$mode" --seed "$seed" --sequence "$seq" \
+			--heal-timeout 90 --port-base $((24400 + 30 * i)) >"$out_dir/$i" 2>&1
+		echo $? >"$out_dir/$i.rc"
+	} &
 	pids+=($!)
+	[ "${CHAOS_ONE_AT_A_TIME:-0}" = 1 ] && wait "$!"
 	i=$((i + 1))
 done
 
@@ -43,8 +49,8 @@ failed=0
 i=0
 for r in "${RUNS[@]}"; do
 	read -r mode seed seq <<<"$r"
-	wait "${pids[$i]}"
-	rc=$?
+	wait "${pids[$i]}" 2>/dev/null
+	rc=$(cat "$out_dir/$i.rc" 2>/dev/null || echo 1)
 	echo "# chaos: mode $mode, seed $seed: $seq"
 	# renumber the TAP lines of this run after the previous runs' ones
 	while IFS= read -r line; do

@@ -75,8 +75,9 @@
  *												 (which says how much WAL the
  *												 promotion gives up)
  *	 in recovery, no leader, has it, it shut    -> take over at once, without
- *	   down, no live upstream, no eligible peer	 waiting for the peers'
- *	   ranks before us (priority, then name)	 positions
+ *	   down, no eligible peer ranks before us	 waiting for the peers'
+ *	   (priority, then name)					 positions or for its
+ *												 walsender to end
  *	 leader, holds the key                      -> delete "pgha_final"
  *
  *-------------------------------------------------------------------------
@@ -188,16 +189,18 @@ behind_final(const PghaLocalState *local, const PghaCluster *cl)
 /*
  * The last leader shut down (its control file said so when it released the
  * key: it writes nothing more) and we have its last WAL record, on its
- * timeline: no member can have more.  The key was written after the last
- * leader we saw (in the transaction that deleted its key), not left by an
- * earlier stop (an etcd restored from a snapshot).
+ * timeline: no member can have more.  The final optime is where that
+ * record (the shutdown checkpoint) starts: we have it when we are past it.
+ * The key was written after the last leader we saw (in the transaction
+ * that deleted its key), not left by an earlier stop (an etcd restored
+ * from a snapshot).
  */
 static bool
 has_everything(const PghaLocalState *local, const PghaCluster *cl)
 {
 	return cl->has_final && cl->final_shut_down &&
 		cl->final_mod_revision > local->fresh_after_revision &&
-		local->lsn >= cl->final_optime &&
+		local->lsn > cl->final_optime &&
 		(cl->final_timeline == 0 || cl->final_timeline == local->timeline);
 }
 
@@ -299,23 +302,26 @@ decide_failover(const PghaLocalState *local, const PghaCluster *cl,
 		snprintf(out->reason, sizeof(out->reason), "tagged nofailover");
 		return;
 	}
+	/*
+	 * A clean stop: the first-ranked member with all of the stopped
+	 * leader's WAL takes over at once, without waiting for the peers to
+	 * publish their positions (none can have more).  The others rank the
+	 * peers by position as below.  It does not wait for its WAL receiver
+	 * to end either: the stopped leader's walsender still sends for
+	 * 0.3-0.5 s after its shutdown checkpoint, but that record is the last
+	 * it will ever write, and we have it.
+	 */
+	if (has_everything(local, cl) && !peer_ranks_before(local, cl))
+	{
+		take_over(local, cl, out, "has the stopped leader's last WAL record");
+		return;
+	}
 	if (local->upstream_alive)
 	{
 		/* a quick recheck: the primary may be going down (a clean stop) */
 		out->verdict = PGHA_V_WAIT_PEERS;
 		snprintf(out->reason, sizeof(out->reason),
 				 "no leader key, but WAL still arrives from a live primary: waiting for it to take the key back");
-		return;
-	}
-	/*
-	 * A clean stop: the first-ranked member with all of the stopped
-	 * leader's WAL takes over at once, without waiting for the peers to
-	 * publish their positions (none can have more).  The others rank the
-	 * peers by position as below.
-	 */
-	if (has_everything(local, cl) && !peer_ranks_before(local, cl))
-	{
-		take_over(local, cl, out, "has the stopped leader's last WAL record");
 		return;
 	}
 	if (behind_final(local, cl))
