@@ -97,7 +97,7 @@ CLUSTER_NEW_LEADER=
 CLUSTER_STATE=
 CLUSTER_ADDED=
 
-cluster_now_ms() { date +%s%3N; }
+cluster_now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 # cluster_boot_to_wall_ms: wall-clock ms minus CLOCK_BOOTTIME ms (the
 # keeper's deadlines), both read in one process: two forks read them up
 # to ~0.1 s apart on a loaded machine
@@ -520,10 +520,18 @@ cluster_etcd_members() {
 
 # cluster_wait_healthy TIMEOUT: poll until healthy; on timeout say why
 cluster_wait_healthy() {
-	local end=$(($(cluster_now_ms) + $1 * 1000))
-	while [ "$(cluster_now_ms)" -lt "$end" ]; do
+	local start end now
+	start=${EPOCHREALTIME/./}
+	end=$((start + $1 * 1000000))
+	while :; do
 		cluster_is_healthy && return 0
-		sleep 0.3
+		now=${EPOCHREALTIME/./}
+		[ "$now" -lt "$end" ] || break
+		# a check is a dozen forks: at most every 0.3 s (poll_gap's pace
+		# past its first second)
+		poll_gap "$start" "$now" "$end"
+		[ "$POLL_GAP" \< 0.300000 ] && [ $((end - now)) -ge 300000 ] && POLL_GAP=0.3
+		sleep "$POLL_GAP"
 	done
 	echo "# cluster not healthy after $1 s: $CLUSTER_STATE"
 	return 1

@@ -118,16 +118,40 @@ done_testing() {
 	[ "$TAP_FAILED" -eq 0 ]
 }
 
-# poll_until SECONDS COMMAND...: retry every 0.1 s until the command succeeds
+# now_us: microseconds of the wall clock, read without a fork (bash 5)
+now_us() { echo "${EPOCHREALTIME/./}"; }
+
+# poll_gap START_US NOW_US END_US: the pause before the next poll, as sleep's
+# argument, in POLL_GAP: 0.1 s for the first 2 s, 0.25 s up to 10 s, then
+# 0.5 s (a long wait, for a ttl or a failover, costs a fifth of the polls:
+# a poll is a psql or curl fork and a backend, and the multinode lanes had
+# the two CPUs busy with them), never past END_US (the last poll is at the
+# deadline)
+poll_gap() {
+	local gap=100000
+	if [ $(($2 - $1)) -ge 10000000 ]; then
+		gap=500000
+	elif [ $(($2 - $1)) -ge 2000000 ]; then
+		gap=250000
+	fi
+	[ $(($3 - $2)) -lt "$gap" ] && gap=$(($3 - $2))
+	printf -v POLL_GAP '0.%06d' "$gap"
+}
+
+# poll_until SECONDS COMMAND...: retry (see poll_gap) until the command
+# succeeds; false if it did not within SECONDS
 poll_until() {
-	local secs=$1 end
+	local start end now
+	start=${EPOCHREALTIME/./}
+	end=$((start + $1 * 1000000))
 	shift
-	end=$(($(date +%s%N) + secs * 1000000000))
-	while [ "$(date +%s%N)" -lt "$end" ]; do
+	while :; do
 		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
+		now=${EPOCHREALTIME/./}
+		[ "$now" -lt "$end" ] || return 1
+		poll_gap "$start" "$now" "$end"
+		sleep "$POLL_GAP"
 	done
-	return 1
 }
 
 # holds_for SECONDS COMMAND...: the command succeeds at every poll (each
@@ -135,10 +159,10 @@ poll_until() {
 # negatives ("nothing happens"): the bad event is watched for all along,
 # not looked for once after a sleep.
 holds_for() {
-	local secs=$1 end
+	local end
+	end=$((${EPOCHREALTIME/./} + $1 * 1000000))
 	shift
-	end=$(($(date +%s%N) + secs * 1000000000))
-	while [ "$(date +%s%N)" -lt "$end" ]; do
+	while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
 		"$@" >/dev/null 2>&1 || return 1
 		sleep 0.1
 	done
