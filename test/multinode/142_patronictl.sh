@@ -247,7 +247,8 @@ is "$RC" 0 "patronictl pause --wait: exit 0"
 check "Success: cluster management is paused (every member key says pause)" \
 	grep -q "^Success: cluster management is paused\$" <<<"$OUT"
 is "$(etcd_get "$E" "$P/config" | jq -r .pause)" true "the config key has pause: true"
-check "every member key has pause: true when --wait returns" member_keys_pause true
+check "every member key has pause: true (what --wait polls for)" \
+	poll_until $((CLUSTER_LOOP_WAIT + 2)) member_keys_pause true
 check "pgha_status().paused on all 3 nodes" poll_until $((CLUSTER_LOOP_WAIT + 2)) paused_everywhere t
 pctl list
 check "list says: Maintenance mode: on" grep -q "Maintenance mode: on" <<<"$OUT"
@@ -255,7 +256,7 @@ pctl resume "$CLUSTER_SCOPE" --wait
 is "$RC" 0 "patronictl resume --wait: exit 0"
 check "Success: cluster management is resumed" grep -q "^Success: cluster management is resumed\$" <<<"$OUT"
 is "$(etcd_get "$E" "$P/config" | jq -r '.pause // false')" false "the config key has no pause"
-check "no member key has pause when --wait returns" member_keys_pause false
+check "no member key has pause any more" poll_until $((CLUSTER_LOOP_WAIT + 2)) member_keys_pause false
 check "pgha_status().paused off on all 3 nodes" poll_until $((CLUSTER_LOOP_WAIT + 2)) paused_everywhere f
 
 # --- reinit a replica ---------------------------------------------------------
