@@ -42,8 +42,6 @@
 #include "replication/walsender_private.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
-#include "storage/spin.h"
-#include "utils/backend_status.h"
 #include "utils/wait_event.h"
 
 #include "sync_plan.h"
