@@ -579,7 +579,6 @@ pgha_api_main(Datum arg)
 	pgha_shared->api_pid = MyProcPid;
 	LWLockRelease(pgha_shared->lock);
 	on_shmem_exit(api_detach, (Datum) 0);
-	pgha_quick_exit_setup();
 
 	if (!api_start(&permanent))
 	{

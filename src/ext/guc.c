@@ -41,6 +41,7 @@ char	   *pgha_replication_user = NULL;
 int			pgha_member_slot_retention = 600;
 int			pgha_switchover_timeout = 60;
 bool		pgha_nofailover = false;
+bool		pgha_quick_exit = true;
 int			pgha_failover_priority = 1;
 char	   *pgha_api_listen = NULL;
 char	   *pgha_api_connect_address = NULL;
@@ -220,6 +221,10 @@ pgha_define_gucs(void)
 	DefineCustomBoolVariable("pgha.nofailover",
 							 "Never promote this member (Patroni's nofailover tag).",
 							 NULL, &pgha_nofailover, false, PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("pgha.quick_exit",
+							 "End every server process with _exit() once PostgreSQL's own exit callbacks have run, skipping the libraries' teardown (quick_exit.c).",
+							 NULL, &pgha_quick_exit, true, PGC_POSTMASTER, 0,
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("pgha.failover_priority",
 							"Among equally advanced candidates, the higher priority wins (Patroni's failover_priority tag; 0 = never).",

@@ -421,7 +421,6 @@ pgha_keeper_main(Datum arg)
 	pgha_shared->keeper_latch = MyLatch;
 	LWLockRelease(pgha_shared->lock);
 	on_shmem_exit(keeper_detach, (Datum) 0);
-	pgha_quick_exit_setup();
 
 	/*
 	 * A keeper restarted by the postmaster (after an ERROR or a kill) takes

@@ -33,6 +33,7 @@ _PG_init(void)
 	pgha_commit_guard_install();
 	pgha_register_keeper();
 	pgha_register_api();
+	pgha_quick_exit_install();
 }
 
 /* a background worker of pgha.so, started with the postmaster */

@@ -44,6 +44,7 @@ extern char *pgha_replication_user;
 extern int	pgha_member_slot_retention;
 extern int	pgha_switchover_timeout;
 extern bool pgha_nofailover;
+extern bool pgha_quick_exit;
 extern int	pgha_failover_priority;
 
 extern void pgha_define_gucs(void);
@@ -243,7 +244,7 @@ extern int	pgha_walsender_peers(struct PghaSyncPeer *peers, int *priority, int m
 /* on the leader, its walsenders' positions over the members' keys */
 extern void pgha_freshen_on_leader(PghaCluster *cl);
 
-/* quick_exit.c: a worker's exit() skips the libraries' teardown */
-extern void pgha_quick_exit_setup(void);
+/* quick_exit.c: a child's exit() skips the libraries' teardown */
+extern void pgha_quick_exit_install(void);
 
 #endif							/* PGHA_EXT_H */
