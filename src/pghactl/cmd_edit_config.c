@@ -270,6 +270,6 @@ done:
 	free(before);
 	free(updated);
 	etcd_kvlist_free(&kvs);
-	etcd_client_free(client);
+	pghactl_client_done(client);
 	return rc;
 }

@@ -132,7 +132,7 @@ pghactl_leader_release(const PghactlSettings *st, const PghactlArgs *args,
 		if (etcd_cad_value_lease_puts(client, key, me, lease, puts, 2,
 									  &txn, &err) != ETCD_OK)
 			rc = pghactl_report_etcd(st, &err);
-		etcd_client_free(client);
+		pghactl_client_done(client);
 	}
 	free((char *) puts[0].value);
 	free((char *) puts[1].value);
@@ -187,7 +187,7 @@ pghactl_cmd_initialize_cancel(const PghactlSettings *st,
 		return rc;
 	rc = guarded_delete(st, client, "initialize", "", &deleted, &present,
 						value, sizeof(value), key, sizeof(key));
-	etcd_client_free(client);
+	pghactl_client_done(client);
 	if (rc != PGHACTL_EXIT_OK)
 		return rc;
 	if (deleted)

@@ -340,13 +340,14 @@ plan_wait(PghaNodePlan *plan, const char *fmt, const char *a, const char *b)
 /*
  * The plan for this stopped node (node-plan's line; the guard's release
  * when the postmaster exits): the facts gathered, pgha_node_plan()'s
- * answer in *plan.  With claim, an "initdb" plan stands only once this
- * node won the initialize key.  Returns the exit status; an etcd error is
- * printed on stderr.
+ * answer in *plan.  The cluster's keys are given (kvs, read a moment
+ * earlier: the guard's) or read now.  With claim (never with kvs given), an
+ * "initdb" plan stands only once this node won the initialize key.
+ * Returns the exit status; an etcd error is printed on stderr.
  */
-int
-pghactl_node_plan_for(const PghactlSettings *st, const PghactlArgs *args,
-					  bool claim, PghaNodePlan *plan)
+static int
+node_plan(const PghactlSettings *st, const PghactlArgs *args, bool claim,
+		  const EtcdKVList *given, PghaNodePlan *plan)
 {
 	const char *me = pghactl_conf_get(st, PS_NODE_NAME);
 	char		errbuf[512];
@@ -356,8 +357,9 @@ pghactl_node_plan_for(const PghactlSettings *st, const PghactlArgs *args,
 	PghaLocalNode node;
 	PghaCluster *cl;
 	char		inst[PGHA_INSTANCE_LEN];
-	EtcdClient *client;
+	EtcdClient *client = NULL;
 	EtcdKVList	kvs;
+	const EtcdKVList *keys = given;
 	EtcdError	err;
 	int			rc;
 
@@ -392,29 +394,36 @@ pghactl_node_plan_for(const PghactlSettings *st, const PghactlArgs *args,
 
 	if ((rc = pghactl_prefix(st, prefix, sizeof(prefix))) != PGHACTL_EXIT_OK)
 		return rc;
-	client = pghactl_client(st, &rc);
-	if (client == NULL)
-		return rc;
-	if (etcd_get_prefix(client, prefix, &kvs, &err) != ETCD_OK)
+	if (keys == NULL)
 	{
-		etcd_client_free(client);
-		return pghactl_report_etcd(st, &err);
+		client = pghactl_client(st, &rc);
+		if (client == NULL)
+			return rc;
+		if (etcd_get_prefix(client, prefix, &kvs, &err) != ETCD_OK)
+		{
+			pghactl_client_done(client);
+			return pghactl_report_etcd(st, &err);
+		}
+		keys = &kvs;
 	}
 	cl = malloc(sizeof(PghaCluster));
+	if (cl != NULL)
+	{
+		pgha_cluster_from_kvs(prefix, keys, cl);
+		node.scope_empty_ms = scope_empty_for(args->pgdata,
+											  kind == DIR_EMPTY && keys->count == 0);
+	}
+	if (keys == &kvs)
+		etcd_kvlist_free(&kvs);
 	if (cl == NULL)
 	{
-		etcd_kvlist_free(&kvs);
-		etcd_client_free(client);
+		pghactl_client_done(client);
 		fprintf(stderr, "pghactl: out of memory\n");
 		return PGHACTL_EXIT_ETCD;
 	}
-	pgha_cluster_from_kvs(prefix, &kvs, cl);
-	node.scope_empty_ms = scope_empty_for(args->pgdata,
-										  kind == DIR_EMPTY && kvs.count == 0);
-	etcd_kvlist_free(&kvs);
 
 	pgha_node_plan(&node, cl, plan);
-	if (plan->action == PGHA_PLAN_INITDB && !claim)
+	if (plan->action == PGHA_PLAN_INITDB && (!claim || client == NULL))
 		plan_wait(plan, "an empty data directory: node-plan claims the initialize key%s%s", "", "");
 	else if (plan->action == PGHA_PLAN_INITDB)
 	{
@@ -428,9 +437,23 @@ pghactl_node_plan_for(const PghactlSettings *st, const PghactlArgs *args,
 					 "no data directory and the cluster is not initialized: this node won the %sinitialize key and creates it",
 					 prefix);
 	}
-	etcd_client_free(client);
+	pghactl_client_done(client);
 	free(cl);
 	return rc;
+}
+
+int
+pghactl_node_plan_for(const PghactlSettings *st, const PghactlArgs *args,
+					  bool claim, PghaNodePlan *plan)
+{
+	return node_plan(st, args, claim, NULL, plan);
+}
+
+int
+pghactl_node_plan_from(const PghactlSettings *st, const PghactlArgs *args,
+					   const EtcdKVList *kvs, PghaNodePlan *plan)
+{
+	return node_plan(st, args, false, kvs, plan);
 }
 
 int

@@ -42,7 +42,7 @@ set_pause(const PghactlSettings *st, bool pause)
 	cl = malloc(sizeof(PghaCluster));
 	if (cl == NULL)
 	{
-		etcd_client_free(client);
+		pghactl_client_done(client);
 		fprintf(stderr, "pghactl: out of memory\n");
 		return PGHACTL_EXIT_ETCD;
 	}
@@ -114,7 +114,7 @@ set_pause(const PghactlSettings *st, bool pause)
 	}
 	fflush(stdout);
 	free(cl);
-	etcd_client_free(client);
+	pghactl_client_done(client);
 	return rc;
 }
 

@@ -136,7 +136,7 @@ done:
 	fflush(stdout);
 	etcd_kvlist_free(&kvs);
 	if (client != NULL)
-		etcd_client_free(client);
+		pghactl_client_done(client);
 	free(cl);
 	return rc;
 }

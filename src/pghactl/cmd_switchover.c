@@ -152,7 +152,7 @@ static void
 close_session(Session *s)
 {
 	if (s->client != NULL)
-		etcd_client_free(s->client);
+		pghactl_client_done(s->client);
 	free(s->cl);
 	fflush(stdout);
 }

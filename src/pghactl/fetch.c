@@ -72,12 +72,35 @@ pghactl_prefix(const PghactlSettings *st, char *prefix, size_t prefixlen)
 	return PGHACTL_EXIT_OK;
 }
 
+/* the one client pghactl_keep_client() asked for, once made */
+static bool keep_client = false;
+static EtcdClient *kept_client = NULL;
+
+void
+pghactl_keep_client(void)
+{
+	keep_client = true;
+}
+
+void
+pghactl_client_done(EtcdClient *client)
+{
+	if (client != NULL && client != kept_client)
+		etcd_client_free(client);
+}
+
 EtcdClient *
 pghactl_client(const PghactlSettings *st, int *rc)
 {
 	EtcdClientConfig cfg;
 	EtcdClient *client;
 	EtcdError	err;
+
+	if (kept_client != NULL)
+	{
+		*rc = PGHACTL_EXIT_OK;
+		return kept_client;
+	}
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&err, 0, sizeof(err));
@@ -92,6 +115,8 @@ pghactl_client(const PghactlSettings *st, int *rc)
 
 	client = etcd_client_new(&cfg, &err);
 	*rc = client ? PGHACTL_EXIT_OK : pghactl_report_etcd(st, &err);
+	if (keep_client)
+		kept_client = client;
 	return client;
 }
 
@@ -111,7 +136,7 @@ pghactl_fetch_cluster(const PghactlSettings *st, EtcdKVList *kvs,
 	if (client == NULL)
 		return rc;
 	status = etcd_get_prefix(client, prefix, kvs, &err);
-	etcd_client_free(client);
+	pghactl_client_done(client);
 	if (status != ETCD_OK)
 	{
 		etcd_kvlist_free(kvs);

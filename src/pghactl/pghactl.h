@@ -98,6 +98,11 @@ extern bool pghactl_file_exists(const char *dir, const char *name);
 extern int	pghactl_node_plan_for(const PghactlSettings *st,
 								  const PghactlArgs *args, bool claim,
 								  struct PghaNodePlan *plan);
+/* the same from the cluster's keys read earlier (kvs), without a claim */
+extern int	pghactl_node_plan_from(const PghactlSettings *st,
+								   const PghactlArgs *args,
+								   const EtcdKVList *kvs,
+								   struct PghaNodePlan *plan);
 
 /*
  * leader-release with its messages on out (cmd_keys.c): the command
@@ -117,6 +122,15 @@ extern int	pghactl_fetch_cluster(const PghactlSettings *st, EtcdKVList *kvs,
 extern int	pghactl_prefix(const PghactlSettings *st, char *prefix,
 						   size_t prefixlen);
 extern EtcdClient *pghactl_client(const PghactlSettings *st, int *rc);
+/* every client of pghactl_client() goes back here (freed, or kept) */
+extern void pghactl_client_done(EtcdClient *client);
+
+/*
+ * From now on pghactl_client() hands out one client, made at its first
+ * use and kept with its connection: the guard's, whose release must not
+ * wait for a new connection (cmd_guard.c).
+ */
+extern void pghactl_keep_client(void);
 extern int	pghactl_report_etcd(const PghactlSettings *st, const EtcdError *err);
 
 extern int	pghactl_cmd_list(const PghactlSettings *st, const char *pgdata);

@@ -45,6 +45,8 @@ check "the watchdog checkpointed before the fast shutdown (as Patroni)" \
 	grep -q "checkpoint before the stop: done in" "$TEST_TMP/watchdog-$old.log"
 check "the guard released the leader key once the control file said shut down" \
 	grep -q "guard: release: postgres shut down at .*released the leader key" "$TEST_TMP/watchdog-$old.log"
+check "the release was one request: the guard had read the keys as the shutdown began" \
+	grep -q "guard: release: .*one request: the keys were read as the shutdown began" "$TEST_TMP/watchdog-$old.log"
 expect "the other replica streams from $new" cluster_wait_healthy 30
 
 t1=$(cluster_now_ms)

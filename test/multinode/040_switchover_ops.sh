@@ -41,6 +41,8 @@ check "the old leader checkpointed before it stopped writes (as Patroni)" \
 	grep -q "pgha: checkpoint before the switchover done in" "$(node_data "$L").log"
 check "its guard released the leader key once the control file said shut down, before the postmaster exited" \
 	grep -q "guard: release: postgres shut down at .*released the leader key" "$TEST_TMP/watchdog-$L.log"
+check "the release was one request: the guard had read the keys as the shutdown began" \
+	grep -q "guard: release: .*one request: the keys were read as the shutdown began" "$TEST_TMP/watchdog-$L.log"
 check "the old leader rejoined without pg_rewind" \
 	grep -q "following it without pg_rewind" "$TEST_TMP/watchdog-$L.log"
 check "and pg_rewind never ran on it" bash -c "! grep -q 'running pg_rewind\|pg_rewind --' '$TEST_TMP/watchdog-$L.log'"
