@@ -10,8 +10,12 @@ set -u
 cd "$(dirname "$0")/../.."
 . test/lib.sh
 
-# no etcd settings: the keeper idles, which is all this test needs
-pg_node q1 25461 "pgha.quick_exit = on"
+# no etcd settings: the keeper idles, which is all this test needs; q1
+# also serves TLS, as PostgreSQL does itself: pgha initialized OpenSSL in
+# the postmaster before it (quick_exit.c)
+pg_node q1 25461 "pgha.quick_exit = on" "ssl = on"
+(cd "$PGDATA_q1" && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-keyout server.key -out server.crt >/dev/null 2>&1 && chmod 600 server.key)
 pg_node q2 25462 "pgha.quick_exit = off"
 pg_start "$PGDATA_q1" && pg_start "$PGDATA_q2" && ok "both nodes start" || not_ok "both nodes start"
 is "$(psql_at 25461 "SHOW pgha.quick_exit")|$(psql_at 25462 "SHOW pgha.quick_exit")" "on|off" \
@@ -19,6 +23,10 @@ is "$(psql_at 25461 "SHOW pgha.quick_exit")|$(psql_at 25462 "SHOW pgha.quick_exi
 err=$(psql_at 25461 "SET pgha.quick_exit = off" 2>&1)
 check "it cannot be changed in a session (restart only)" \
 	grep -q 'parameter "pgha.quick_exit" cannot be changed without restarting the server' <<<"$err"
+
+is "$("$PGBIN/psql" -X "host=127.0.0.1 port=25461 user=postgres dbname=postgres sslmode=require" \
+	-Atqc "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)" t \
+	"PostgreSQL's own TLS works beside it (sslmode=require)"
 
 # minor faults of the reaped children of a postmaster (field 11 of its stat)
 child_faults() { awk '{ print $11 }' "/proc/$(head -1 "$1/postmaster.pid")/stat"; }
