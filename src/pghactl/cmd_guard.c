@@ -263,15 +263,30 @@ have_settings(const PghactlSettings *st)
  * opens (kept: pghactl_keep_client()) are then done, and the release is
  * one request, ~50 ms sooner on a busy 2-core machine.  The release's
  * transaction is what guards the key (it names this node, on its lease),
- * so keys ~0.1 s old decide nothing the transaction would not check.
+ * so keys ~0.1 s old decide nothing the transaction would not check.  The
+ * read gets GUARD_EARLY_READ_MS at most: a guard waiting on etcd does not
+ * watch its postmaster, and without the keys the release reads them.
  */
+#define GUARD_EARLY_READ_MS 300
+
 static bool
 read_keys_early(const PghactlSettings *st, EtcdKVList *keys)
 {
 	char		prefix[PGHACTL_PREFIX_LEN];
+	EtcdClient *client;
+	EtcdError	err;
+	bool		ok;
+	int			rc;
 
-	return have_settings(st) &&
-		pghactl_fetch_cluster(st, keys, prefix, sizeof(prefix)) == PGHACTL_EXIT_OK;
+	if (!have_settings(st) ||
+		pghactl_prefix(st, prefix, sizeof(prefix)) != PGHACTL_EXIT_OK ||
+		(client = pghactl_client(st, &rc)) == NULL)
+		return false;
+	etcd_client_set_deadline(client, etcd_now_ms() + GUARD_EARLY_READ_MS);
+	ok = etcd_get_prefix(client, prefix, keys, &err) == ETCD_OK;
+	etcd_client_set_deadline(client, 0);
+	pghactl_client_done(client);
+	return ok;
 }
 
 /*
