@@ -312,7 +312,7 @@ post_failover_action(struct MHD_Connection *conn, ApiConn *ac, ApiAnswer *ans,
 		return;
 	}
 	/* pgha's own checks, as pgha_switchover() and pghactl make them */
-	pgha_freshen_on_leader(cl);
+	pgha_freshen_live(cl);
 	pgha_switchover_check(cl, fr.candidate, failover, failover, &check);
 	if (check.error != PGHA_SW_OK)
 	{

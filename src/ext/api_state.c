@@ -14,15 +14,9 @@
  */
 #include "api.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include "access/xlog.h"
 #include "access/xlogrecovery.h"
 #include "replication/walreceiver.h"
-#include "replication/walsender_private.h"
-#include "storage/spin.h"
-#include "utils/backend_status.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -50,76 +44,29 @@ format_ts(TimestampTz ts, char *buf, size_t len, double *epoch)
 	*epoch = (double) t + usec / 1e6;
 }
 
-/* pg_stat_replication's state column (walsender.c keeps its own static) */
-static const char *
-walsnd_state_name(WalSndState state)
-{
-	switch (state)
-	{
-		case WALSNDSTATE_STARTUP:
-			return "startup";
-		case WALSNDSTATE_BACKUP:
-			return "backup";
-		case WALSNDSTATE_CATCHUP:
-			return "catchup";
-		case WALSNDSTATE_STREAMING:
-			return "streaming";
-		case WALSNDSTATE_STOPPING:
-			return "stopping";
-	}
-	return "unknown";
-}
-
 /* pg_stat_replication's rows that Patroni lists: walsenders and their clients */
 static void
 gather_replication(const PghaCluster *cl, bool sync_mode, PghaApiStatus *st)
 {
-	int			nbackends;
+	PghaWalSender *ws = palloc(Max(max_wal_senders, 1) * sizeof(PghaWalSender));
+	int			n = pgha_walsenders_read(ws, max_wal_senders);
 
-	if (WalSndCtl == NULL)
-		return;
-	nbackends = pgstat_fetch_stat_numbackends();
-	for (int i = 0; i < max_wal_senders && st->nreplication < PGHA_MAX_MEMBERS; i++)
+	for (int i = 0; i < n && st->nreplication < PGHA_MAX_MEMBERS; i++)
 	{
-		WalSnd	   *w = &WalSndCtl->walsnds[i];
-		pid_t		pid;
-		WalSndState state;
-		PghaApiReplication *r;
+		PghaApiReplication *r = &st->replication[st->nreplication++];
 
-		SpinLockAcquire(&w->mutex);
-		pid = w->pid;
-		state = w->state;
-		SpinLockRelease(&w->mutex);
-		if (pid == 0)
-			continue;
-		r = &st->replication[st->nreplication];
 		memset(r, 0, sizeof(*r));
-		for (int b = 1; b <= nbackends; b++)
-		{
-			LocalPgBackendStatus *lb = pgstat_fetch_stat_local_beentry(b);
-
-			if (lb == NULL || lb->backendStatus.st_procpid != pid)
-				continue;
-			strlcpy(r->application_name, lb->backendStatus.st_appname,
-					sizeof(r->application_name));
-			if (lb->backendStatus.st_clientaddr.salen > 0 &&
-				lb->backendStatus.st_clientaddr.addr.ss_family != AF_UNIX)
-				(void) getnameinfo((struct sockaddr *) &lb->backendStatus.st_clientaddr.addr,
-								   lb->backendStatus.st_clientaddr.salen,
-								   r->client_addr, sizeof(r->client_addr),
-								   NULL, 0, NI_NUMERICHOST);
-			break;
-		}
+		strlcpy(r->application_name, ws[i].name, sizeof(r->application_name));
+		strlcpy(r->client_addr, ws[i].client_addr, sizeof(r->client_addr));
 		/* no database connection to look the role up: the replication user pgha sets up */
 		strlcpy(r->usename, pgha_replication_user, sizeof(r->usename));
-		strlcpy(r->state, walsnd_state_name(state), sizeof(r->state));
+		strlcpy(r->state, ws[i].state, sizeof(r->state));
 		strlcpy(r->sync_state,
 				sync_mode && cl->has_sync && pgha_sync_lists(&cl->sync, r->application_name)
 				? "sync" : "async", sizeof(r->sync_state));
 		r->sync_priority = strcmp(r->sync_state, "sync") == 0 ? 1 : 0;
-		st->nreplication++;
 	}
-	pgstat_clear_backend_activity_snapshot();
+	pfree(ws);
 }
 
 void

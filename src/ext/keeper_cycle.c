@@ -487,7 +487,7 @@ switch_over(Keeper *k, CycleResult *res)
 
 	/* the candidate's key may be a loop_wait old: what our walsenders see */
 	memcpy(fresh, res->cluster, sizeof(PghaCluster));
-	pgha_freshen_on_leader(fresh);
+	pgha_freshen_live(fresh);
 	pgha_switchover_check(fresh, f->member, false, false, &check);
 	if (check.error != PGHA_SW_OK)
 	{

@@ -239,10 +239,20 @@ extern void pgha_register_worker(const char *function, const char *name,
 extern void pgha_api_url(char *buf, size_t len);
 
 /* walsenders.c: this primary's standbys, from its walsenders */
+typedef struct PghaWalSender
+{
+	char		name[NAMEDATALEN];	/* application_name, "" when none */
+	char		client_addr[64];	/* numeric, "" for a Unix socket */
+	const char *state;			/* pg_stat_replication's state */
+	bool		streaming;
+	int64_t		flush;
+	int			priority;		/* sync_standby_priority */
+} PghaWalSender;
+extern int	pgha_walsenders_read(PghaWalSender *out, int max);
 struct PghaSyncPeer;
 extern int	pgha_walsender_peers(struct PghaSyncPeer *peers, int *priority, int max);
-/* on the leader, its walsenders' positions over the members' keys */
-extern void pgha_freshen_on_leader(PghaCluster *cl);
+/* freshen.c: what this node sees live over the members' keys */
+extern void pgha_freshen_live(PghaCluster *cl);
 
 /* quick_exit.c: a child's exit() skips the libraries' teardown */
 extern void pgha_quick_exit_install(void);

@@ -231,7 +231,7 @@ pgha_switchover(PG_FUNCTION_ARGS)
 				 errmsg("scheduled_at must be in the future"),
 				 errhint("Pass NULL for a switchover now.")));
 	cl = cluster_view();
-	pgha_freshen_on_leader(cl);
+	pgha_freshen_live(cl);
 	pgha_switchover_check(cl, candidate, false, false, &check);
 	if (check.error != PGHA_SW_OK)
 		raise_check(&check);
@@ -295,7 +295,7 @@ pgha_failover(PG_FUNCTION_ARGS)
 	PghaSwitchoverCheck check;
 	PghaRequest req;
 
-	pgha_freshen_on_leader(cl);
+	pgha_freshen_live(cl);
 	pgha_switchover_check(cl, candidate, true, force, &check);
 	if (check.error != PGHA_SW_OK)
 		raise_check(&check);

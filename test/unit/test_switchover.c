@@ -469,6 +469,66 @@ check_fresh(Fixture *f, const char *candidate, const char *me, int my_tl,
 	return out;
 }
 
+/* the check after pgha_switchover_freshen_replica() on me */
+static PghaSwitchoverCheck
+check_fresh_replica(Fixture *f, const char *candidate, const char *me,
+					bool streaming, int tl, int64_t flush)
+{
+	PghaSwitchoverCheck out;
+
+	build(f);
+	pgha_switchover_freshen_replica(&f->cl, me, streaming, tl, flush);
+	pgha_switchover_check(&f->cl, candidate, false, false, &out);
+	return out;
+}
+
+static void
+test_freshen_replica(void **state)
+{
+	Fixture		f;
+	PghaSwitchoverCheck c;
+
+	/* right after it rejoined: pg3's own key still names timeline 1 */
+	baseline(&f);
+	member(&f, "pg3", "replica", "running", OPTIME, 1, NULL);
+	c = check(&f, "pg3", false, false);
+	assert_int_equal(c.error, PGHA_SW_NOT_HEALTHY);
+	c = check_fresh_replica(&f, "pg3", "pg3", true, 2, OPTIME);
+	assert_ok(&c, "pg3");
+	/* not streaming: what its key says stands */
+	c = check_fresh_replica(&f, "pg3", "pg3", false, 2, OPTIME);
+	assert_int_equal(c.error, PGHA_SW_NOT_HEALTHY);
+	/* on another node only its own entry changes */
+	c = check_fresh_replica(&f, "pg3", "pg1", true, 2, OPTIME);
+	assert_int_equal(c.error, PGHA_SW_NOT_HEALTHY);
+
+	/* a segment switch: its key says 16 MB behind, its receiver has it all */
+	baseline(&f);
+	member(&f, "pg3", "replica", "running", OPTIME - 16777216, 2, NULL);
+	c = check_fresh_replica(&f, "pg3", "pg3", true, 2, OPTIME);
+	assert_ok(&c, "pg3");
+	/* never lowered: an older timeline or position changes nothing */
+	baseline(&f);
+	c = check_fresh_replica(&f, "pg3", "pg3", true, 1, OPTIME - 16777216);
+	assert_ok(&c, "pg3");
+	assert_int_equal(pgha_cluster_find_member(&f.cl, "pg3")->timeline, 2);
+	assert_int_equal(pgha_cluster_find_member(&f.cl, "pg3")->xlog_location, OPTIME);
+
+	/* the leader's own key still names timeline 1: it sends timeline 2 */
+	baseline(&f);
+	member(&f, "pg2", "master", "running", OPTIME, 1, NULL);
+	c = check_fresh_replica(&f, "pg3", "pg3", true, 2, OPTIME);
+	assert_ok(&c, "pg3");
+	assert_int_equal(pgha_cluster_find_member(&f.cl, "pg2")->timeline, 2);
+
+	/* the leader itself: pgha_switchover_freshen()'s business */
+	baseline(&f);
+	member(&f, "pg3", "replica", "running", OPTIME, 1, NULL);
+	c = check_fresh_replica(&f, "pg3", "pg2", true, 2, OPTIME);
+	assert_int_equal(c.error, PGHA_SW_NOT_HEALTHY);
+	(void) state;
+}
+
 static void
 test_freshen(void **state)
 {
@@ -649,6 +709,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_named_candidate),
 		cmocka_unit_test(test_freshen),
+		cmocka_unit_test(test_freshen_replica),
 		cmocka_unit_test(test_best_candidate),
 		cmocka_unit_test(test_no_leader),
 		cmocka_unit_test(test_failover),

@@ -10,7 +10,8 @@
  * named candidate, the most advanced such replica is chosen (ties: higher
  * failover_priority, then the smaller name), the rule automatic failover
  * uses.  On the leader, pgha_switchover_freshen() first replaces the
- * replicas' published positions by what its walsenders see.
+ * replicas' published positions by what its walsenders see; on a replica,
+ * pgha_switchover_freshen_replica() its own by what its WAL receiver has.
  *
  *-------------------------------------------------------------------------
  */
@@ -235,4 +236,23 @@ pgha_switchover_freshen(PghaCluster *cl, const char *me, int my_timeline,
 		if (m->timeline != my_timeline && start >= 0 && peers[i].flush > start)
 			m->timeline = my_timeline;
 	}
+}
+
+void
+pgha_switchover_freshen_replica(PghaCluster *cl, const char *me, bool streaming,
+								int received_tl, int64_t flush)
+{
+	PghaMember *self;
+	PghaMember *leader;
+
+	if (!cl->has_leader || strcmp(cl->leader, me) == 0 || !streaming ||
+		received_tl <= 0 || (self = member_named(cl, me)) == NULL)
+		return;
+	if (received_tl > self->timeline)
+		self->timeline = received_tl;
+	if (flush > self->xlog_location)
+		self->xlog_location = flush;
+	leader = member_named(cl, cl->leader);
+	if (leader != NULL && received_tl > leader->timeline)
+		leader->timeline = received_tl;
 }

@@ -65,4 +65,16 @@ extern void pgha_switchover_freshen(PghaCluster *cl, const char *me,
 									int my_timeline, int64_t my_lsn,
 									const PghaSyncPeer *peers, int npeers);
 
+/*
+ * The same on a replica (its api, pgha_switchover() run there), which
+ * knows only itself: while its WAL receiver streams, on received_tl up to
+ * flush, its own entry is on that timeline and at least that far, and the
+ * leader, which sends that timeline, is on it or a later one.  Nothing
+ * changes when me holds the leader key or does not stream; timelines and
+ * positions are never lowered.
+ */
+extern void pgha_switchover_freshen_replica(PghaCluster *cl, const char *me,
+											bool streaming, int received_tl,
+											int64_t flush);
+
 #endif							/* PGHA_SWITCHOVER_H */
