@@ -20,9 +20,10 @@
  * after it wakes up.  Every time is CLOCK_BOOTTIME.
  *
  * Output, one line per event, "kind: text": "ok:" / "warning:" when the
- * guard's view changes, "fence:" after it killed postgres (and wrote
- * pgha.fenced), "wake:" after SIGUSR1 (the watchdog wakes itself up that
- * way), "down:" when the postmaster is gone (then it exits, status 0).
+ * guard's view changes, "keys:" when its early read of the keys failed,
+ * "fence:" after it killed postgres (and wrote pgha.fenced), "wake:" after
+ * SIGUSR1 (the watchdog wakes itself up that way), "down:" when the
+ * postmaster is gone (then it exits, status 0).
  *
  * Given the node's settings (-c), the guard hands the leader key over as
  * soon as node-plan's rules say so (pgha_node_plan()'s "release": a clean
@@ -286,6 +287,9 @@ read_keys_early(const PghactlSettings *st, EtcdKVList *keys)
 	ok = etcd_get_prefix(client, prefix, keys, &err) == ETCD_OK;
 	etcd_client_set_deadline(client, 0);
 	pghactl_client_done(client);
+	if (!ok)
+		printf("keys: not read as the shutdown began (%d ms at most), the release reads them: %s\n",
+			   GUARD_EARLY_READ_MS, err.message);
 	return ok;
 }
 

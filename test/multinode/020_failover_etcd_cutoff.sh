@@ -34,6 +34,11 @@ check "$old said why it fenced itself" grep -qs "fencing this primary" "$(node_d
 # short by an immediate stop
 check "the keeper fenced, not the watchdog's hung-keeper guard" \
 	bash -c "! grep -s FENCING '$TEST_TMP/watchdog-$old.log'"
+# its guard reads the keys as the shutdown begins, 300 ms at most: a guard
+# waiting on etcd does not watch its postmaster
+check "the guard gave up its early read of the keys (etcd cut off) and went on" poll_until 10 \
+	grep -q "guard: keys: not read as the shutdown began (300 ms at most), the release reads them: .*no answer within 300 ms" \
+	"$TEST_TMP/watchdog-$old.log"
 
 t1=$(cluster_now_ms)
 cluster_restore_etcd "$old"
